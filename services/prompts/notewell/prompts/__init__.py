@@ -1,0 +1,1 @@
+"""The prompts service: generative prompts for the note editor's "/" menu."""

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from notewell.prompts.app import PromptsApp
+from notewell.prompts.settings import Settings
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_health_check_reports_serving() -> None:
+    app = PromptsApp(Settings(GRPC_PORT="0"))
+    await app.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=""))
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            unknown = stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"))
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await unknown
+            assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        await app.stop()
