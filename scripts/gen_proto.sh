@@ -6,6 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 py=${PYTHON:-$root/.venv/bin/python}
 export PATH="$(dirname "$py"):$PATH"
 
+shared_init='__path__ = __import__("pkgutil").extend_path(__path__, __name__)'
+
 generate() {
   local out=$1
   mkdir -p "$out"
@@ -13,6 +15,11 @@ generate() {
     -I . --python_out="$out" --grpc_python_out="$out" --mypy_out="$out" --mypy_grpc_out="$out")
   # Every generated folder is a regular package, except the shared "notewell" namespace.
   find "$out/notewell" -mindepth 1 -type d -exec touch {}/__init__.py \;
+  # A first-level package (notewell.exporter, ...) may share its name with a service's
+  # package; extending its path lets both folders serve modules, whichever comes first.
+  for dir in "$out"/notewell/*/; do
+    printf '%s\n' "$shared_init" > "$dir/__init__.py"
+  done
 }
 
 if [[ "${1:-}" == "--check" ]]; then

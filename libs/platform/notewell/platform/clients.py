@@ -17,10 +17,13 @@ def mongo_client(settings: PlatformSettings) -> AsyncMongoClient[dict[str, Any]]
 
 
 def s3_client(settings: PlatformSettings) -> Any:
+    secret = settings.aws_secret_access_key
     return boto3.client(
         "s3",
         region_name=settings.aws_region,
         endpoint_url=settings.s3_endpoint_url,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=secret.get_secret_value() if secret else None,
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
                       retries={"max_attempts": 3, "mode": "standard"}),
     )

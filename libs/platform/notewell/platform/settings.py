@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,10 @@ class PlatformSettings(BaseSettings):
 
     s3_endpoint_url: str | None = Field(None, alias="S3_ENDPOINT_URL")
     aws_region: str = Field("us-east-1", alias="AWS_REGION")
+    # Unset means boto3's default credential chain (environment, IRSA, instance role);
+    # set, they are passed to the clients explicitly, as tests do.
+    aws_access_key_id: str | None = Field(None, alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(None, alias="AWS_SECRET_ACCESS_KEY")
 
     # Envelope encryption: AWS KMS when KMS_KEY_ID is set, else a local master key file.
     kms_key_id: str | None = Field(None, alias="KMS_KEY_ID")
