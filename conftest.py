@@ -28,7 +28,8 @@ def stack() -> Iterator[Stack]:
     if reuse:
         yield Stack(reuse, stop_at_exit=False)
         return
-    s = Stack(ROOT / ".data" / "test-stack")
+    # One stack folder per run, so concurrent runs never stop each other's servers.
+    s = Stack(ROOT / ".data" / "test-stacks" / str(os.getpid()))
     s.up(llm=False)
     try:
         yield s

@@ -80,6 +80,16 @@ class LocalMasterKey:
             raise DecryptionError("data key could not be unwrapped") from exc
 
 
+_KMS_REFUSALS = {
+    "InvalidCiphertextException",
+    "IncorrectKeyException",
+    "AccessDeniedException",
+    "NotFoundException",
+    "DisabledException",
+    "KMSInvalidStateException",
+}
+
+
 class AwsKmsMasterKey:
     """A customer master key in AWS KMS, reached through boto3."""
 
@@ -94,10 +104,16 @@ class AwsKmsMasterKey:
         return DataKey(out["Plaintext"], out["CiphertextBlob"], out["KeyId"])
 
     def unwrap(self, wrapped: bytes, key_id: str) -> bytes:
+        from botocore.exceptions import ClientError
+
         try:
             out = self._kms.decrypt(CiphertextBlob=wrapped, KeyId=key_id)
-        except Exception as exc:
-            raise DecryptionError("KMS refused to unwrap the data key") from exc
+        except ClientError as exc:
+            # A refusal is final; throttling, outages and network errors propagate so
+            # the caller retries instead of giving up on the data.
+            if exc.response.get("Error", {}).get("Code") in _KMS_REFUSALS:
+                raise DecryptionError("KMS refused to unwrap the data key") from None
+            raise
         plaintext: bytes = out["Plaintext"]
         return plaintext
 

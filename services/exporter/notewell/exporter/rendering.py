@@ -1,0 +1,46 @@
+"""Rendering a note as a PDF: a jinja2 HTML template laid out by WeasyPrint.
+
+Rendering is CPU-bound and blocking; callers on the event loop run it in a thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import weasyprint
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from notewell.exporter.document import NoteDocument, note_document
+from notewell.notes.v1.note_pb2 import Note
+from weasyprint.urls import URLFetcher
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# The document needs nothing from outside; refusing every URL keeps a note's text
+# from ever making the renderer read a file or call a server.
+_NOTHING = URLFetcher(allowed_protocols=())
+
+
+class NoteRenderer:
+    """Turns notes into PDF bytes. Safe to call from several threads."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self._zone = zone
+        self._template = Environment(
+            loader=FileSystemLoader(_TEMPLATES),
+            autoescape=True,
+            undefined=StrictUndefined,
+        ).get_template("note.html.j2")
+        # Pango and fontconfig state is shared by every WeasyPrint layout in the
+        # process and is not documented as thread-safe, so layouts take turns.
+        self._layout = threading.Lock()
+
+    def html(self, document: NoteDocument) -> str:
+        return self._template.render(doc=document)
+
+    def render(self, note: Note) -> bytes:
+        page = self.html(note_document(note, self._zone))
+        with self._layout:
+            pdf: bytes = weasyprint.HTML(string=page, url_fetcher=_NOTHING).write_pdf()
+        return pdf

@@ -1,0 +1,38 @@
+"""The exporter's settings, read from its environment."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from notewell.platform.settings import PlatformSettings
+from pydantic import Field, field_validator
+
+
+class Settings(PlatformSettings):
+    service_name: str = Field("exporter", alias="SERVICE_NAME")
+
+    # Consumer group on note.saved; every replica shares it.
+    group_id: str = Field("exporter", alias="KAFKA_GROUP_ID")
+
+    # Where the PDFs go; created at start when missing.
+    export_bucket: str = Field("notewell-exports", alias="EXPORT_BUCKET")
+    # With a KMS key the objects are encrypted with SSE-KMS, otherwise with SSE-S3.
+    export_kms_key_id: str | None = Field(None, alias="EXPORT_KMS_KEY_ID")
+    # Lifetime of the presigned links ExportNote returns; short, as they carry PHI.
+    export_url_ttl_seconds: int = Field(300, ge=1, le=900, alias="EXPORT_URL_TTL_SECONDS")
+    # The time zone dates and times are printed in (an IANA name).
+    export_timezone: str = Field("UTC", alias="EXPORT_TIMEZONE")
+
+    notes_store_addr: str = Field("127.0.0.1:50052", alias="NOTES_STORE_ADDR")
+    notes_store_timeout_seconds: float = Field(
+        10.0, gt=0, alias="NOTES_STORE_TIMEOUT_SECONDS"
+    )
+
+    @field_validator("export_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("EXPORT_TIMEZONE must be an IANA time zone name") from None
+        return value
