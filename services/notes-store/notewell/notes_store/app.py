@@ -1,0 +1,111 @@
+"""Wires the notes store: MongoDB, the draft.created consumer, the outbox relay that
+publishes note.saved, and the NotesStore gRPC service."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+from faststream.kafka import KafkaBroker
+from notewell.notes.v1.notes_store_pb2_grpc import add_NotesStoreServicer_to_server
+from notewell.notes_store.draft_intake import DraftIntake
+from notewell.notes_store.note_records import NoteRecords
+from notewell.notes_store.notes_service import NotesStoreService
+from notewell.notes_store.settings import Settings
+from notewell.platform import events
+from notewell.platform.auth import TokenVerifier
+from notewell.platform.clients import mongo_client
+from notewell.platform.consumer import subscribe
+from notewell.platform.crypto import Sealer, master_key_from_settings
+from notewell.platform.grpc_server import start_grpc_server
+from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
+from notewell.platform.logs import get_logger
+from notewell.platform.outbox import OutboxRelay
+from pymongo import AsyncMongoClient
+
+log = get_logger(__name__)
+
+COLLECTION = "notes"
+SERVICE_NAME = "notewell.notes.v1.NotesStore"
+
+
+class NotesStoreApp:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
+        self._publisher: EventPublisher | None = None
+        self._relay: OutboxRelay | None = None
+        self._relay_task: asyncio.Task[None] | None = None
+        self._broker: KafkaBroker | None = None
+        self._server: grpc.aio.Server | None = None
+        self._port = 0
+
+    @property
+    def grpc_port(self) -> int:
+        return self._port
+
+    async def start(self) -> None:
+        settings = self._settings
+        drafts_topic = settings.topic(events.DRAFT_CREATED)
+        saved_topic = settings.topic(events.NOTE_SAVED)
+        if settings.kafka_create_topics:
+            await ensure_topics(
+                settings,
+                [drafts_topic, events.dead_letter_topic(drafts_topic), saved_topic],
+            )
+
+        self._mongo = mongo_client(settings)
+        collection = self._mongo[settings.mongodb_database][COLLECTION]
+        sealer = Sealer(master_key_from_settings(settings))
+        records = NoteRecords(collection, sealer)
+        await records.ensure_indexes()
+
+        self._publisher = EventPublisher(settings)
+        await self._publisher.start()
+        self._relay = OutboxRelay(collection, self._publisher)
+        await self._relay.ensure_indexes()
+        self._relay_task = asyncio.create_task(self._relay.run(), name="outbox-relay")
+
+        self._broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            # Through the JSON root handler rather than FastStream's own console one;
+            # a "faststream" logger, which the platform's logging quiets to warnings.
+            logger=get_logger("faststream.notes_store"),
+        )
+        subscribe(
+            self._broker,
+            drafts_topic,
+            settings.group_id,
+            DraftIntake(records, sealer),
+            DeadLetters(self._publisher, settings.service_name),
+        )
+        await self._broker.start()
+
+        verifier = TokenVerifier(settings)
+        servicer = NotesStoreService(records, verifier, sealer, saved_topic)
+        self._server, self._port = await start_grpc_server(
+            settings.grpc_port,
+            [(add_NotesStoreServicer_to_server, servicer, SERVICE_NAME)],
+        )
+        log.info("notes_store_started", extra={"grpc_port": self._port})
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop(grace=5)
+            self._server = None
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+        if self._relay is not None and self._relay_task is not None:
+            self._relay.stop()
+            await self._relay_task
+            self._relay, self._relay_task = None, None
+        if self._publisher is not None:
+            await self._publisher.stop()
+            self._publisher = None
+        if self._mongo is not None:
+            await self._mongo.close()
+            self._mongo = None
+        log.info("notes_store_stopped")
