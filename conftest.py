@@ -51,7 +51,8 @@ def llm_env(stack: Stack) -> dict[str, str]:
 @pytest.fixture
 def service_env(stack_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """Environment for one service under test: the shared servers, a database of its
-    own, topics of its own (a per-test prefix), a fresh local master key shared by every service in the test, and an HS256
+    own, topics of its own (a per-test prefix), a fresh local master key shared by
+    every service in the test, and an HS256
     gateway secret for minting clinician tokens."""
     env = dict(stack_env)
     env.update(

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from pymongo import MongoClient
-
 from notewell.notes.v1 import note_pb2
 from notewell.platform import events
 from notewell.platform.kafka import EventPublisher
 from notewell_tools.pipeline import NotesClient, Pipeline, session_ended
+from pymongo import MongoClient
+
 from tests.support.scripted_llm import ScriptedLLM
 
 pytestmark = pytest.mark.e2e
@@ -34,18 +34,42 @@ SOAP_TITLES = ["Subjective", "Objective", "Assessment", "Plan"]
 
 TRANSCRIPT = {
     "turns": [
-        {"speaker": "clinician", "start": 2.0, "end": 6.5,
-         "text": "How has the week been since we last met?"},
-        {"speaker": "client", "start": 7.0, "end": 15.0,
-         "text": "Better than last week. I went for three walks along the canal."},
-        {"speaker": "clinician", "start": 15.5, "end": 19.0,
-         "text": "What did you notice about your mood on those days?"},
-        {"speaker": "client", "start": 19.5, "end": 29.0,
-         "text": "It lifted a bit, maybe from a three to a five out of ten."},
-        {"speaker": "clinician", "start": 29.5, "end": 36.0,
-         "text": "Let's keep the walks going and add one call to a friend this week."},
-        {"speaker": "client", "start": 36.5, "end": 40.0,
-         "text": "Okay, I can call my cousin on Sunday."},
+        {
+            "speaker": "clinician",
+            "start": 2.0,
+            "end": 6.5,
+            "text": "How has the week been since we last met?",
+        },
+        {
+            "speaker": "client",
+            "start": 7.0,
+            "end": 15.0,
+            "text": "Better than last week. I went for three walks along the canal.",
+        },
+        {
+            "speaker": "clinician",
+            "start": 15.5,
+            "end": 19.0,
+            "text": "What did you notice about your mood on those days?",
+        },
+        {
+            "speaker": "client",
+            "start": 19.5,
+            "end": 29.0,
+            "text": "It lifted a bit, maybe from a three to a five out of ten.",
+        },
+        {
+            "speaker": "clinician",
+            "start": 29.5,
+            "end": 36.0,
+            "text": "Let's keep the walks going and add one call to a friend this week.",
+        },
+        {
+            "speaker": "client",
+            "start": 36.5,
+            "end": 40.0,
+            "text": "Okay, I can call my cousin on Sunday.",
+        },
     ]
 }
 
@@ -75,8 +99,9 @@ def fill_schema(schema: dict[str, Any], name: str = "text") -> Any:
     return f"The client described walking three times this week ({name})."
 
 
-def scripted_reply(messages: list[dict[str, Any]], response_format: dict[str, Any] | None
-                   ) -> str:
+def scripted_reply(
+    messages: list[dict[str, Any]], response_format: dict[str, Any] | None
+) -> str:
     import json
 
     schema = (response_format or {}).get("schema") or {"type": "object", "properties": {}}
@@ -89,10 +114,15 @@ def scripted_pipeline(stack_env: dict[str, str], tmp_path: Path) -> Iterator[Pip
         llm.respond = scripted_reply
         tag = uuid.uuid4().hex[:8]
         pipeline = Pipeline(
-            stack_env, tmp_path / "pipeline",
-            topic_prefix=f"e{tag}.", database_prefix=f"e{tag}_",
-            extra_env={"OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": "scripted",
-                       "LLM_MODEL": "scripted-model"},
+            stack_env,
+            tmp_path / "pipeline",
+            topic_prefix=f"e{tag}.",
+            database_prefix=f"e{tag}_",
+            extra_env={
+                "OPENAI_BASE_URL": llm.base_url,
+                "OPENAI_API_KEY": "scripted",
+                "LLM_MODEL": "scripted-model",
+            },
         )
         pipeline.start()
         try:
@@ -122,7 +152,8 @@ def keys_on(pipeline: Pipeline, stage: str, wait_seconds: float) -> list[str]:
         consumer = AIOKafkaConsumer(
             pipeline.settings.topic(stage),
             bootstrap_servers=pipeline.settings.kafka_bootstrap_servers,
-            auto_offset_reset="earliest", enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
         )
         await consumer.start()
         keys: list[str] = []
@@ -142,8 +173,12 @@ def keys_on(pipeline: Pipeline, stage: str, wait_seconds: float) -> list[str]:
 def pdf_text(data: bytes, tmp_path: Path) -> str:
     path = tmp_path / "note.pdf"
     path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_session_becomes_a_draft_a_signed_note_and_a_pdf(
@@ -186,7 +221,7 @@ def test_session_becomes_a_draft_a_signed_note_and_a_pdf(
 
         # On request, a short-lived presigned URL for the same note.
         export = client.export(draft.note_id)
-        with urllib.request.urlopen(export.url, timeout=30) as response:  # noqa: S310
+        with urllib.request.urlopen(export.url, timeout=30) as response:
             fetched = response.read()
         assert fetched.startswith(b"%PDF")
         assert "Plan" in pdf_text(fetched, tmp_path)
@@ -202,8 +237,9 @@ def test_duplicates_give_one_draft_and_no_consent_gives_none(
     declined_id, consented_id = f"s-{uuid.uuid4().hex[:8]}", f"s-{uuid.uuid4().hex[:8]}"
     declined_uri = pipeline.upload_transcript(declined_id, TRANSCRIPT)
     consented_uri = pipeline.upload_transcript(consented_id, TRANSCRIPT)
-    declined = session_ended(declined_id, CLINICIAN, client_id, declined_uri, 30 * 60,
-                             consent=False)
+    declined = session_ended(
+        declined_id, CLINICIAN, client_id, declined_uri, 30 * 60, consent=False
+    )
     consented = session_ended(consented_id, CLINICIAN, client_id, consented_uri, 30 * 60)
     publish(pipeline, declined, consented, consented)
 
@@ -240,16 +276,24 @@ def test_real_model_drafts_a_soap_note_for_a_real_session(
         pytest.skip("../shared/datasets/annomi is not present")
     session = load_annomi(104)  # about 900 words, a typical AnnoMI session
     tag = uuid.uuid4().hex[:8]
-    pipeline = Pipeline(llm_env, tmp_path / "pipeline", topic_prefix=f"r{tag}.",
-                        database_prefix=f"r{tag}_")
+    pipeline = Pipeline(
+        llm_env,
+        tmp_path / "pipeline",
+        topic_prefix=f"r{tag}.",
+        database_prefix=f"r{tag}_",
+    )
     pipeline.start()
     client = NotesClient(pipeline, CLINICIAN)
     try:
         session_id, client_id = f"s-{tag}", f"c-{tag}"
         uri = pipeline.upload_transcript(session_id, session.transcript)
         started = time.monotonic()
-        publish(pipeline, session_ended(session_id, CLINICIAN, client_id, uri,
-                                        session.duration_seconds))
+        publish(
+            pipeline,
+            session_ended(
+                session_id, CLINICIAN, client_id, uri, session.duration_seconds
+            ),
+        )
         draft = client.wait_for_draft(client_id, session_id, timeout=420)
         elapsed = time.monotonic() - started
     finally:

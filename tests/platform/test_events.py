@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from notewell.events.v1.events_pb2 import SessionEnded
 from notewell.platform import events
 
@@ -9,8 +8,11 @@ from notewell.platform import events
 def test_binary_and_json_encodings_decode_to_the_same_event() -> None:
     event = SessionEnded(event_id="e1", session_id="s1", transcription_consent=True)
     body, headers = events.encode(event)
-    assert headers == {"content-type": events.PROTOBUF,
-                       "event-type": "notewell.events.v1.SessionEnded", "event-id": "e1"}
+    assert headers == {
+        "content-type": events.PROTOBUF,
+        "event-type": "notewell.events.v1.SessionEnded",
+        "event-id": "e1",
+    }
     assert events.decode(body, headers, SessionEnded) == event
     json_body, json_headers = events.encode_json(event)
     assert json_headers["content-type"] == events.JSON
@@ -20,8 +22,11 @@ def test_binary_and_json_encodings_decode_to_the_same_event() -> None:
 @pytest.mark.parametrize(
     ("body", "headers", "code"),
     [
-        (b'{"transcriptionConsent": "Maria Lopez"}', {"content-type": events.JSON},
-         "bad_json"),
+        (
+            b'{"transcriptionConsent": "Maria Lopez"}',
+            {"content-type": events.JSON},
+            "bad_json",
+        ),
         (b'{"sessionId": 17}', {"content-type": events.JSON}, "bad_json"),
         (b"\xff\xfe", {"content-type": events.JSON}, "bad_encoding"),
         (b"\x0a\xff\xff\xff", {}, "bad_protobuf"),

@@ -20,11 +20,11 @@ import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
-
 from devstack import Stack
 from notewell.notes.v1 import note_pb2
 from notewell.platform import events
 from notewell.platform.kafka import EventPublisher
+
 from notewell_tools.pipeline import ROOT, NotesClient, Pipeline, session_ended
 from notewell_tools.sessions import SessionInput, load_annomi, load_sample
 
@@ -42,21 +42,25 @@ class Progress:
         print(f"[{self.elapsed():6.1f}s] {text}", flush=True)
 
 
-async def follow(pipeline: Pipeline, session_id: str, progress: Progress,
-                 timeout: float) -> dict[str, float]:
+async def follow(
+    pipeline: Pipeline, session_id: str, progress: Progress, wait_seconds: float
+) -> dict[str, float]:
     """Waits until the session's draft.created is seen, reporting each stage."""
     settings = pipeline.settings
     topics = [settings.topic(t) for t in STAGES]
     dead = [events.dead_letter_topic(settings.topic(events.SESSION_ENDED))]
     consumer = AIOKafkaConsumer(
-        *topics, *dead, bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest", enable_auto_commit=False,
+        *topics,
+        *dead,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     seen: dict[str, float] = {}
     last_tick = progress.elapsed()
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait_seconds
         while events.DRAFT_CREATED not in seen:
             if time.monotonic() > deadline:
                 raise TimeoutError("the draft did not arrive in time")
@@ -67,7 +71,7 @@ async def follow(pipeline: Pipeline, session_id: str, progress: Progress,
                         continue
                     if record.topic in dead:
                         raise RuntimeError("session.ended was dead-lettered; see logs")
-                    stage = record.topic[len(settings.kafka_topic_prefix):]
+                    stage = record.topic[len(settings.kafka_topic_prefix) :]
                     if stage not in seen:
                         seen[stage] = progress.elapsed()
                         progress.say(f"{stage} received")
@@ -96,8 +100,10 @@ def print_note(note: note_pb2.Note) -> None:
     print()
     print("=" * 78)
     print(note.title)
-    print(f"format {note.format} · status DRAFT · {facts.duration_minutes} min · "
-          f"suggested CPT {facts.suggested_cpt_code or 'none (under 16 min)'}")
+    print(
+        f"format {note.format} · status DRAFT · {facts.duration_minutes} min · "
+        f"suggested CPT {facts.suggested_cpt_code or 'none (under 16 min)'}"
+    )
     if note.extractive_fallback:
         print("(extractive draft: the model was unavailable)")
     print("-" * 78)
@@ -106,12 +112,14 @@ def print_note(note: note_pb2.Note) -> None:
         print(section.text)
         ids = ", ".join(section.evidence.utterance_ids[:12])
         if ids:
-            print(f"  evidence: {ids}{' …' if len(section.evidence.utterance_ids) > 12 else ''}")
+            print(
+                f"  evidence: {ids}{' …' if len(section.evidence.utterance_ids) > 12 else ''}"  # noqa: E501
+            )
     print("=" * 78)
     print()
 
 
-async def run(session: SessionInput, timeout: float) -> int:
+async def run(session: SessionInput, wait_seconds: float) -> int:
     progress = Progress()
     progress.say("starting Kafka, S3, MongoDB and the model server …")
     stack = Stack(ROOT / ".data" / "demo-stack")
@@ -121,21 +129,25 @@ async def run(session: SessionInput, timeout: float) -> int:
         progress.say("servers ready; starting the five services …")
         pipeline = Pipeline(env, ROOT / ".data" / "demo")
         await asyncio.to_thread(pipeline.start)
-        progress.say("services healthy: transcriber, drafter, notes-store, exporter, prompts")
+        progress.say(
+            "services healthy: transcriber, drafter, notes-store, exporter, prompts"
+        )
 
         session_id = f"demo-{uuid.uuid4().hex[:8]}"
         clinician_id, client_id = "clinician-demo", f"client-{session.name}"
-        uri = await asyncio.to_thread(pipeline.upload_transcript, session_id,
-                                      session.transcript)
-        event = session_ended(session_id, clinician_id, client_id, uri,
-                              session.duration_seconds)
+        uri = await asyncio.to_thread(
+            pipeline.upload_transcript, session_id, session.transcript
+        )
+        event = session_ended(
+            session_id, clinician_id, client_id, uri, session.duration_seconds
+        )
         await publish(pipeline, event)
         progress.say(
             f"session.ended published for {session.name}: {session.word_count:,} words, "
             f"{session.duration_seconds / 60:.1f} min (session {session_id})"
         )
         published_at = progress.elapsed()
-        seen = await follow(pipeline, session_id, progress, timeout)
+        seen = await follow(pipeline, session_id, progress, wait_seconds)
         progress.say(
             f"draft.created {seen[events.DRAFT_CREATED] - published_at:.1f}s "
             "after session.ended"
@@ -143,20 +155,22 @@ async def run(session: SessionInput, timeout: float) -> int:
 
         client = NotesClient(pipeline, clinician_id)
         try:
-            draft = await asyncio.to_thread(client.wait_for_draft, client_id,
-                                            session_id, 60)
+            draft = await asyncio.to_thread(
+                client.wait_for_draft, client_id, session_id, 60
+            )
             progress.say(f"draft {draft.note_id} is in notes-store, awaiting review")
             print_note(draft)
             export = await asyncio.to_thread(client.export, draft.note_id)
         finally:
             client.close()
         pdf_path = ROOT / ".data" / "demo" / f"{session_id}.pdf"
-        with urllib.request.urlopen(export.url, timeout=30) as response:  # noqa: S310
-            pdf_path.write_bytes(response.read())
+        pdf_path.write_bytes(await asyncio.to_thread(_download, export.url))
         pages = _page_count(pdf_path)
         progress.say(f"PDF stored in S3 as {export.object_key} ({pages} page(s))")
-        print(f"    presigned URL (valid until {export.expires_at.ToDatetime():%H:%M:%S} "
-              f"UTC): {export.url}")
+        print(
+            f"    presigned URL (valid until {export.expires_at.ToDatetime():%H:%M:%S} "
+            f"UTC): {export.url}"
+        )
         print(f"    local copy: {pdf_path.relative_to(ROOT)}")
         return 0
     finally:
@@ -167,10 +181,17 @@ async def run(session: SessionInput, timeout: float) -> int:
         progress.say("stopped")
 
 
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        data: bytes = response.read()
+    return data
+
+
 def _page_count(pdf: Path) -> str:
     try:
-        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
-                              check=True).stdout
+        info = subprocess.run(
+            ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "?"
     for line in info.splitlines():
@@ -180,12 +201,21 @@ def _page_count(pdf: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--annomi", type=int, metavar="ID",
-                        help="run AnnoMI session ID from ../shared/datasets/annomi")
-    parser.add_argument("--timeout", type=float, default=900,
-                        help="seconds to wait for the draft (default 900)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--annomi",
+        type=int,
+        metavar="ID",
+        help="run AnnoMI session ID from ../shared/datasets/annomi",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="seconds to wait for the draft (default 900)",
+    )
     args = parser.parse_args(argv)
     session = load_annomi(args.annomi) if args.annomi is not None else load_sample()
     return asyncio.run(run(session, args.timeout))

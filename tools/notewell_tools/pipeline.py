@@ -22,7 +22,6 @@ import grpc
 from botocore.config import Config
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from notewell.common.v1.common_pb2 import MODALITY_TELEHEALTH
 from notewell.events.v1.events_pb2 import SessionEnded
 from notewell.exporter.v1 import exporter_pb2, exporter_pb2_grpc
@@ -115,8 +114,12 @@ class Pipeline:
             env["NOTES_STORE_ADDR"] = f"127.0.0.1:{self.ports['notes-store']}"
         with self.log_path(name).open("ab") as log:
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", module], env=env, stdout=log,
-                stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+                [sys.executable, "-m", module],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                start_new_session=True,
             )
 
     def _wait_healthy(self, name: str, deadline: float) -> None:
@@ -137,7 +140,9 @@ class Pipeline:
             except grpc.RpcError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} did not become healthy; see {self.log_path(name)}")
+                raise TimeoutError(
+                    f"{name} did not become healthy; see {self.log_path(name)}"
+                )
             time.sleep(0.2)
 
     def log_path(self, name: str) -> Path:
@@ -189,13 +194,21 @@ class Pipeline:
             if "BucketAlreadyExists" not in str(exc):
                 raise
         key = f"sessions/{session_id}/transcript.json"
-        s3.put_object(Bucket=PARTNER_BUCKET, Key=key, Body=json.dumps(transcript).encode())
+        s3.put_object(
+            Bucket=PARTNER_BUCKET, Key=key, Body=json.dumps(transcript).encode()
+        )
         return f"s3://{PARTNER_BUCKET}/{key}"
 
 
-def session_ended(session_id: str, clinician_id: str, client_id: str,
-                  transcript_uri: str, duration_seconds: float,
-                  consent: bool = True, ended_at: datetime | None = None) -> SessionEnded:
+def session_ended(
+    session_id: str,
+    clinician_id: str,
+    client_id: str,
+    transcript_uri: str,
+    duration_seconds: float,
+    consent: bool = True,
+    ended_at: datetime | None = None,
+) -> SessionEnded:
     """A session.ended event for a session that just finished."""
     end = ended_at or datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(seconds=round(duration_seconds))
@@ -240,30 +253,37 @@ class NotesClient:
     def list_notes(self, client_id: str) -> list[note_pb2.Note]:
         reply = self.notes.ListNotes(
             notes_store_pb2.ListNotesRequest(client_id=client_id),
-            metadata=self._metadata, timeout=10,
+            metadata=self._metadata,
+            timeout=10,
         )
         return list(reply.notes)
 
     def get_note(self, note_id: str) -> note_pb2.Note:
         return self.notes.GetNote(  # type: ignore[no-any-return]
             notes_store_pb2.GetNoteRequest(note_id=note_id),
-            metadata=self._metadata, timeout=10,
+            metadata=self._metadata,
+            timeout=10,
         )
 
     def save_note(self, note: note_pb2.Note) -> note_pb2.Note:
         return self.notes.SaveNote(  # type: ignore[no-any-return]
-            notes_store_pb2.SaveNoteRequest(note_id=note.note_id, base_version=note.version),
-            metadata=self._metadata, timeout=10,
+            notes_store_pb2.SaveNoteRequest(
+                note_id=note.note_id, base_version=note.version
+            ),
+            metadata=self._metadata,
+            timeout=10,
         )
 
     def export(self, note_id: str) -> exporter_pb2.ExportNoteResponse:
         return self.exports.ExportNote(  # type: ignore[no-any-return]
             exporter_pb2.ExportNoteRequest(note_id=note_id),
-            metadata=self._metadata, timeout=60,
+            metadata=self._metadata,
+            timeout=60,
         )
 
-    def wait_for_draft(self, client_id: str, session_id: str, timeout: float,
-                       poll: float = 0.5) -> note_pb2.Note:
+    def wait_for_draft(
+        self, client_id: str, session_id: str, timeout: float, poll: float = 0.5
+    ) -> note_pb2.Note:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for note in self.list_notes(client_id):

@@ -49,7 +49,9 @@ def load_annomi(transcript_id: int) -> SessionInput:
     """One AnnoMI session as a partner transcript. Each turn ends where the next begins
     (AnnoMI gives start times only); the last turn gets time for its words."""
     with ANNOMI_CSV.open(newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if int(r["transcript_id"]) == transcript_id]
+        rows = [
+            r for r in csv.DictReader(handle) if int(r["transcript_id"]) == transcript_id
+        ]
     if not rows:
         raise KeyError(f"no AnnoMI session with transcript_id {transcript_id}")
     rows.sort(key=lambda r: int(r["utterance_id"]))
@@ -64,6 +66,12 @@ def load_annomi(transcript_id: int) -> SessionInput:
         else:
             end = start + max(1.0, words / 2.5)
         speaker = "clinician" if row["interlocutor"] == "therapist" else "client"
-        turns.append({"speaker": speaker, "start": start, "end": end,
-                      "text": row["utterance_text"]})
+        turns.append(
+            {
+                "speaker": speaker,
+                "start": start,
+                "end": end,
+                "text": row["utterance_text"],
+            }
+        )
     return SessionInput(f"annomi-{transcript_id}", {"turns": turns}, turns[-1]["end"])  # type: ignore[arg-type]

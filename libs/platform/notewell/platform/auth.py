@@ -7,7 +7,6 @@ from pathlib import Path
 
 import grpc
 import jwt
-
 from notewell.platform.settings import PlatformSettings
 
 
@@ -60,9 +59,13 @@ class TokenVerifier:
         raise AssertionError("unreachable")
 
 
-def mint_token(settings: PlatformSettings, clinician_id: str,
-               ttl_seconds: int = 900, audience: str | None = None) -> str:
-    """An HS256 token as the gateway would issue it; for the one-machine default and tests."""
+def mint_token(
+    settings: PlatformSettings,
+    clinician_id: str,
+    ttl_seconds: int = 900,
+    audience: str | None = None,
+) -> str:
+    """An HS256 token as the gateway would issue it (one-machine default and tests)."""
     if not settings.auth_hs256_secret:
         raise ValueError("minting needs AUTH_HS256_SECRET")
     now = int(time.time())

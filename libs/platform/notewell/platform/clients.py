@@ -7,9 +7,8 @@ from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
-from pymongo import AsyncMongoClient
-
 from notewell.platform.settings import PlatformSettings
+from pymongo import AsyncMongoClient
 
 
 def mongo_client(settings: PlatformSettings) -> AsyncMongoClient[dict[str, Any]]:
@@ -24,8 +23,11 @@ def s3_client(settings: PlatformSettings) -> Any:
         endpoint_url=settings.s3_endpoint_url,
         aws_access_key_id=settings.aws_access_key_id,
         aws_secret_access_key=secret.get_secret_value() if secret else None,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                      retries={"max_attempts": 3, "mode": "standard"}),
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 3, "mode": "standard"},
+        ),
     )
 
 

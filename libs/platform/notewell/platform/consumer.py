@@ -10,13 +10,18 @@ from __future__ import annotations
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-
 from notewell.platform import events
 from notewell.platform.kafka import DeadLetters, Handler, Received, guarded
 
 
-def subscribe(broker: KafkaBroker, topic: str, group_id: str, handler: Handler,
-              dead_letters: DeadLetters, max_poll_interval_ms: int = 300_000) -> None:
+def subscribe(
+    broker: KafkaBroker,
+    topic: str,
+    group_id: str,
+    handler: Handler,
+    dead_letters: DeadLetters,
+    max_poll_interval_ms: int = 300_000,
+) -> None:
     run = guarded(handler, dead_letters)
 
     @broker.subscriber(

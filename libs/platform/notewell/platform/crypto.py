@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from hashlib import sha256
 from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import Message
-
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.platform.settings import PlatformSettings
 
@@ -67,6 +66,10 @@ class LocalMasterKey:
 
     def generate_data_key(self) -> DataKey:
         plaintext = AESGCM.generate_key(bit_length=256)
+        return self.wrap(plaintext)
+
+    def wrap(self, plaintext: bytes) -> DataKey:
+        """Wraps an existing data key, e.g. one moved here from another master key."""
         nonce = secrets.token_bytes(12)
         wrapped = nonce + AESGCM(self._key).encrypt(nonce, plaintext, b"data-key")
         return DataKey(plaintext=plaintext, wrapped=wrapped, key_id=self.key_id)
@@ -102,6 +105,11 @@ class AwsKmsMasterKey:
     def generate_data_key(self) -> DataKey:
         out = self._kms.generate_data_key(KeyId=self.key_id, KeySpec="AES_256")
         return DataKey(out["Plaintext"], out["CiphertextBlob"], out["KeyId"])
+
+    def wrap(self, plaintext: bytes) -> DataKey:
+        """Wraps an existing data key, e.g. one moved here from another master key."""
+        out = self._kms.encrypt(KeyId=self.key_id, Plaintext=plaintext)
+        return DataKey(plaintext, out["CiphertextBlob"], out["KeyId"])
 
     def unwrap(self, wrapped: bytes, key_id: str) -> bytes:
         from botocore.exceptions import ClientError

@@ -15,7 +15,6 @@ from typing import TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from notewell.events.v1 import events_pb2
 
 SESSION_ENDED = "session.ended"
@@ -73,13 +72,13 @@ def encode(event: Message) -> tuple[bytes, dict[str, str]]:
 
 def encode_json(event: Message) -> tuple[bytes, dict[str, str]]:
     """The proto3 JSON mapping, as a partner may publish it."""
-    body, headers = encode(event)
+    _, headers = encode(event)
     headers["content-type"] = JSON
     return json_format.MessageToJson(event).encode(), headers
 
 
 def decode(body: bytes, headers: Mapping[str, str], event_type: type[E]) -> E:
-    """Parses an event, raising InvalidEvent with a PHI-free reason when it is malformed."""
+    """Parses an event; a malformed one raises InvalidEvent with a PHI-free reason."""
     content_type = headers.get("content-type", PROTOBUF)
     message = event_type()
     if content_type.startswith(JSON):
@@ -88,12 +87,16 @@ def decode(body: bytes, headers: Mapping[str, str], event_type: type[E]) -> E:
         except UnicodeDecodeError:
             raise InvalidEvent("bad_encoding", "body is not UTF-8 JSON") from None
         except json_format.ParseError as exc:
-            raise InvalidEvent("bad_json", _json_error_without_values(exc, message)) from None
+            raise InvalidEvent(
+                "bad_json", _json_error_without_values(exc, message)
+            ) from None
     elif content_type.startswith(PROTOBUF):
         try:
             message.ParseFromString(body)
         except DecodeError:
-            raise InvalidEvent("bad_protobuf", "body is not a valid protobuf message") from None
+            raise InvalidEvent(
+                "bad_protobuf", "body is not a valid protobuf message"
+            ) from None
     else:
         raise InvalidEvent("bad_content_type", "unsupported content-type header")
     return message
@@ -107,14 +110,15 @@ def _json_error_without_values(exc: json_format.ParseError, message: Message) ->
     }
     # protobuf's messages look like: Failed to parse actualStart field: <detail>.
     if text.startswith("Failed to parse ") and " field" in text:
-        field = text[len("Failed to parse "):].split(" field", 1)[0]
+        field = text[len("Failed to parse ") :].split(" field", 1)[0]
         if field in names:
             return f"field {field!r} has the wrong type or format"
     return "body is not valid JSON for the event schema"
 
 
-def headers_from_kafka(raw: Mapping[str, bytes | str] | list[tuple[str, bytes]] | None
-                       ) -> dict[str, str]:
+def headers_from_kafka(
+    raw: Mapping[str, bytes | str] | list[tuple[str, bytes]] | None,
+) -> dict[str, str]:
     if raw is None:
         return {}
     items = raw.items() if isinstance(raw, Mapping) else raw

@@ -12,8 +12,9 @@ from grpc_reflection.v1alpha import reflection
 Registration = tuple[Callable[[Any, grpc.aio.Server], None], Any, str]
 
 
-async def start_grpc_server(port: int, registrations: list[Registration],
-                            host: str = "0.0.0.0") -> tuple[grpc.aio.Server, int]:
+async def start_grpc_server(
+    port: int, registrations: list[Registration], host: str = "0.0.0.0"
+) -> tuple[grpc.aio.Server, int]:
     """Starts a server with each (add_servicer_fn, servicer, full_service_name) and the
     health service reporting SERVING for all of them. Port 0 picks a free port; the
     bound port is returned."""

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from google.protobuf.message import Message
-
 from notewell.events.v1.events_pb2 import DeadLetter
 from notewell.platform import events
 from notewell.platform.logs import get_logger
@@ -62,14 +61,19 @@ class Received:
 
 
 class DeadLetters:
-    """Sends records that can never be processed to "<topic>.dlq", keeping the original."""
+    """Sends records that can never be processed to "<topic>.dlq", with the original."""
 
     def __init__(self, publisher: EventPublisher, service: str) -> None:
         self._publisher = publisher
         self._service = service
 
-    async def send(self, record: Received, error: events.InvalidEvent,
-                   session_id: str = "", event_id: str = "") -> None:
+    async def send(
+        self,
+        record: Received,
+        error: events.InvalidEvent,
+        session_id: str = "",
+        event_id: str = "",
+    ) -> None:
         letter = DeadLetter(
             source_topic=record.topic,
             source_partition=record.partition,
@@ -104,8 +108,9 @@ class RetryLater(Exception):
     """A transient failure: the record is redelivered after a pause."""
 
 
-def guarded(handler: Handler, dead_letters: DeadLetters,
-            retry_pause_seconds: float = 2.0) -> Handler:
+def guarded(
+    handler: Handler, dead_letters: DeadLetters, retry_pause_seconds: float = 2.0
+) -> Handler:
     """Wraps a handler so that invalid events are dead-lettered and acknowledged, and any
     other failure pauses and raises, so the record is redelivered rather than lost."""
 
@@ -139,8 +144,9 @@ def _session_hint(record: Received) -> str:
     return ""
 
 
-async def ensure_topics(settings: PlatformSettings, topics: list[str],
-                        partitions: int = 3) -> None:
+async def ensure_topics(
+    settings: PlatformSettings, topics: list[str], partitions: int = 3
+) -> None:
     """Creates the topics that do not exist yet. Production clusters usually declare
     topics up front (for example as Strimzi KafkaTopic resources); this is for the
     one-machine default and tests, and is harmless where they already exist."""
@@ -153,8 +159,10 @@ async def ensure_topics(settings: PlatformSettings, topics: list[str],
         missing = [t for t in topics if t not in existing]
         if missing:
             await admin.create_topics(
-                [NewTopic(t, num_partitions=partitions, replication_factor=1)
-                 for t in missing]
+                [
+                    NewTopic(t, num_partitions=partitions, replication_factor=1)
+                    for t in missing
+                ]
             )
     finally:
         await admin.close()

@@ -1,7 +1,7 @@
 """Structured JSON logging. Log an event name with id-only fields; never protected text.
 
-    log = get_logger(__name__)
-    log.info("draft_created", extra={"session_id": sid})
+log = get_logger(__name__)
+log.info("draft_created", extra={"session_id": sid})
 """
 
 from __future__ import annotations
@@ -39,8 +39,18 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Library loggers can include payloads at debug level; keep them at warning.
-    for noisy in ("aiokafka", "faststream", "pymongo", "botocore", "urllib3", "httpx",
-                  "openai", "weasyprint", "fontTools", "grpc"):
+    for noisy in (
+        "aiokafka",
+        "faststream",
+        "pymongo",
+        "botocore",
+        "urllib3",
+        "httpx",
+        "openai",
+        "weasyprint",
+        "fontTools",
+        "grpc",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger(service).setLevel(level.upper())
 

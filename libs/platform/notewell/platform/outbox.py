@@ -11,15 +11,15 @@ Publishing is at least once; consumers are idempotent on event ids.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
 from google.protobuf.message import Message
-from pymongo.asynchronous.collection import AsyncCollection
-
 from notewell.platform import events
 from notewell.platform.kafka import EventPublisher
 from notewell.platform.logs import get_logger
+from pymongo.asynchronous.collection import AsyncCollection
 
 log = get_logger(__name__)
 
@@ -55,8 +55,12 @@ def outbox_document(topic: str, key: str, event: Message) -> dict[str, Any]:
 class OutboxRelay:
     """Publishes the outbox events of one collection."""
 
-    def __init__(self, collection: AsyncCollection[dict[str, Any]],
-                 publisher: EventPublisher, poll_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        publisher: EventPublisher,
+        poll_seconds: float = 0.2,
+    ) -> None:
         self._collection = collection
         self._publisher = publisher
         self._poll_seconds = poll_seconds
@@ -73,10 +77,8 @@ class OutboxRelay:
                 log.error("outbox_relay_failed", extra={"error_type": type(exc).__name__})
                 published = 0
             if published == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
-                except TimeoutError:
-                    pass
 
     def stop(self) -> None:
         self._stopping.set()

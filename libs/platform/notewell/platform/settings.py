@@ -18,7 +18,9 @@ class PlatformSettings(BaseSettings):
     service_name: str = Field("notewell", alias="SERVICE_NAME")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
-    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
     # Tansu (the local broker) rejects idempotent producers; real Kafka should enable it.
     kafka_enable_idempotence: bool = Field(False, alias="KAFKA_ENABLE_IDEMPOTENCE")
     # Prepended to every topic name, e.g. "staging." (tests use one per test).
@@ -52,5 +54,5 @@ class PlatformSettings(BaseSettings):
     grpc_port: int = Field(50051, alias="GRPC_PORT")
 
     def topic(self, name: str) -> str:
-        """The full name of one of the pipeline's topics, e.g. ``topic(SESSION_ENDED)``."""
+        """The full name of a pipeline topic, e.g. ``topic(SESSION_ENDED)``."""
         return self.kafka_topic_prefix + name

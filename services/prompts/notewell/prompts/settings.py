@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pydantic import Field
-
 from notewell.platform.settings import PlatformSettings
+from pydantic import Field
 
 
 class Settings(PlatformSettings):
