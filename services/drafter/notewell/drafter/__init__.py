@@ -1,0 +1,1 @@
+"""The drafter: turns a sealed session transcript into a draft SOAP progress note."""

@@ -1,0 +1,115 @@
+"""The drafter wired to Kafka, MongoDB, the language model and gRPC; runs in-process
+for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import grpc
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from notewell.drafter.drafting import Drafter
+from notewell.drafter.drafts import COLLECTION, Drafts
+from notewell.drafter.handler import TranscriptReadyHandler
+from notewell.drafter.model import LanguageModel
+from notewell.drafter.settings import Settings
+from notewell.platform import events
+from notewell.platform.clients import mongo_client
+from notewell.platform.consumer import subscribe
+from notewell.platform.crypto import Sealer, master_key_from_settings
+from notewell.platform.grpc_server import start_grpc_server
+from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
+from notewell.platform.logs import get_logger
+from notewell.platform.outbox import OutboxRelay
+
+log = get_logger(__name__)
+
+
+class DrafterApp:
+    """Consumes transcript.ready, stores drafts, relays draft.created, serves gRPC
+    health. ``start()`` returns once every part is running."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
+        self._publisher: EventPublisher | None = None
+        self._model: LanguageModel | None = None
+        self._broker: KafkaBroker | None = None
+        self._relay: OutboxRelay | None = None
+        self._relay_task: asyncio.Task[None] | None = None
+        self._grpc: grpc.aio.Server | None = None
+        self._grpc_port = 0
+
+    @property
+    def grpc_port(self) -> int:
+        """The port the gRPC server is bound to (useful when GRPC_PORT is 0)."""
+        return self._grpc_port
+
+    async def start(self) -> None:
+        settings = self._settings
+        consumed = settings.topic(events.TRANSCRIPT_READY)
+        published = settings.topic(events.DRAFT_CREATED)
+        if settings.kafka_create_topics:
+            await ensure_topics(
+                settings, [consumed, events.dead_letter_topic(consumed), published]
+            )
+
+        self._mongo = mongo_client(settings)
+        collection = self._mongo[settings.mongodb_database][COLLECTION]
+        self._publisher = EventPublisher(settings)
+        await self._publisher.start()
+        self._relay = OutboxRelay(collection, self._publisher)
+        await self._relay.ensure_indexes()
+        self._relay_task = asyncio.create_task(self._relay.run(), name="outbox-relay")
+
+        self._model = LanguageModel(settings)
+        handler = TranscriptReadyHandler(
+            Drafts(collection),
+            Drafter(self._model, settings),
+            Sealer(master_key_from_settings(settings)),
+            published,
+        )
+        self._broker = KafkaBroker(
+            settings.kafka_bootstrap_servers, client_id=settings.service_name
+        )
+        # One record at a time: a session's redelivery never races its first delivery.
+        subscribe(
+            self._broker,
+            consumed,
+            settings.group_id,
+            handler.handle,
+            DeadLetters(self._publisher, settings.service_name),
+            max_poll_interval_ms=settings.max_poll_interval_ms,
+        )
+        await self._broker.start()
+
+        self._grpc, self._grpc_port = await start_grpc_server(settings.grpc_port, [])
+        log.info("drafter_started", extra={"grpc_port": self._grpc_port})
+
+    async def stop(self) -> None:
+        """Stops serving and consuming, then the relay, then the connections. Events
+        still queued in the outbox go out on the next start. Safe to call twice."""
+        if self._grpc is not None:
+            await self._grpc.stop(grace=2)
+            self._grpc = None
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+        if self._relay is not None and self._relay_task is not None:
+            self._relay.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+            self._relay_task = None
+        if self._model is not None:
+            await self._model.close()
+            self._model = None
+        if self._publisher is not None:
+            await self._publisher.stop()
+            self._publisher = None
+        if self._mongo is not None:
+            await self._mongo.close()
+            self._mongo = None
+        log.info("drafter_stopped")

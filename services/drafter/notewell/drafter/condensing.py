@@ -1,0 +1,157 @@
+"""Condensing a transcript too long for one prompt into short points that cite their
+utterances, one model call per chunk; the note is then written from the points."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from notewell.drafter import prompts
+from notewell.drafter.evidence import ids_schema, known_ids
+from notewell.drafter.model import InvalidModelOutput, LanguageModel
+from notewell.drafter.transcript import CHARS_PER_TOKEN
+from notewell.platform.logs import get_logger
+
+log = get_logger(__name__)
+
+MAX_POINTS_PER_CHUNK = 12
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of prompt material: a transcript turn or a condensed point."""
+
+    label: str
+    text: str
+
+    def render(self) -> str:
+        return f"{self.label} {self.text}"
+
+
+def point_line(text: str, utterance_ids: tuple[str, ...]) -> Line:
+    label = f"[{', '.join(utterance_ids)}]" if utterance_ids else "[no id]"
+    return Line(label, " ".join(text.split()))
+
+
+def material_chars(lines: list[Line]) -> int:
+    return sum(len(line.render()) + 1 for line in lines)
+
+
+def chunks(lines: list[Line], chunk_chars: int) -> list[list[Line]]:
+    """Consecutive runs of lines of about equal size, none above ``chunk_chars``. A line
+    longer than a chunk is split at spaces, each piece keeping its label, so nothing is
+    left out."""
+    pieces = [piece for line in lines for piece in _split(line, chunk_chars)]
+    total = material_chars(pieces)
+    target = total / max(1, math.ceil(total / chunk_chars))
+    out: list[list[Line]] = []
+    current: list[Line] = []
+    size = consumed = 0
+    for piece in pieces:
+        length = len(piece.render()) + 1
+        # A chunk ends where the piece's middle would cross the next multiple of the
+        # average size, so rounding never piles up into a scrap of a last chunk.
+        past_boundary = consumed + length / 2 > (len(out) + 1) * target
+        if current and (past_boundary or size + length > chunk_chars):
+            out.append(current)
+            current, size = [], 0
+        current.append(piece)
+        size += length
+        consumed += length
+    if current:
+        out.append(current)
+    return out
+
+
+def _split(line: Line, chunk_chars: int) -> list[Line]:
+    if len(line.render()) + 1 <= chunk_chars:
+        return [line]
+    room = max(chunk_chars - len(line.label) - 2, 1)
+    words: list[str] = []
+    for word in line.text.split():
+        # A "word" longer than a whole piece (no spaces at all) is cut where it must be.
+        words.extend(word[i : i + room] for i in range(0, len(word), room))
+    pieces: list[Line] = []
+    current: list[str] = []
+    size = 0
+    for word in words:
+        if current and size + 1 + len(word) > room:
+            pieces.append(Line(line.label, " ".join(current)))
+            current, size = [], 0
+        size += len(word) + (1 if current else 0)
+        current.append(word)
+    if current:
+        pieces.append(Line(line.label, " ".join(current)))
+    return pieces
+
+
+class _PointAnswer(BaseModel):
+    text: str
+    utterance_ids: list[str] = []
+
+
+class _PointsAnswer(BaseModel):
+    points: list[_PointAnswer]
+
+
+def points_schema(known: frozenset[str]) -> dict[str, Any]:
+    point = {
+        "type": "object",
+        "properties": {"text": {"type": "string"}, "utterance_ids": ids_schema(known)},
+        "required": ["text", "utterance_ids"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "points": {"type": "array", "items": point, "maxItems": MAX_POINTS_PER_CHUNK}
+        },
+        "required": ["points"],
+    }
+
+
+def parse_points(data: Any) -> list[tuple[str, list[str]]]:
+    try:
+        answer = _PointsAnswer.model_validate(data)
+    except ValidationError:
+        raise InvalidModelOutput("answer does not match the points schema") from None
+    return [(p.text, p.utterance_ids) for p in answer.points]
+
+
+class Condenser:
+    def __init__(self, model: LanguageModel, chunk_tokens: int, max_tokens: int) -> None:
+        self._model = model
+        self._chunk_chars = chunk_tokens * CHARS_PER_TOKEN
+        self._max_tokens = max_tokens
+
+    async def condense(
+        self, lines: list[Line], known: frozenset[str], from_points: bool
+    ) -> list[Line]:
+        """Points covering every line, citing only ids in ``known``, in session order."""
+        parts = chunks(lines, self._chunk_chars)
+        schema = points_schema(known)
+        points: list[Line] = []
+        for number, part in enumerate(parts, start=1):
+            messages = prompts.condense_messages(
+                [line.render() for line in part],
+                number,
+                len(parts),
+                from_points,
+                MAX_POINTS_PER_CHUNK,
+            )
+            found = await self._model.answer(
+                "condense", messages, schema, self._max_tokens, parse_points
+            )
+            kept = [
+                point_line(text, known_ids(ids, known))
+                for text, ids in found
+                if text.strip()
+            ]
+            points.extend(kept)
+            log.info(
+                "chunk_condensed",
+                extra={"part": number, "parts": len(parts), "points": len(kept)},
+            )
+        return points

@@ -1,0 +1,88 @@
+"""Handling transcript.ready: one draft per session, stored together with its
+draft.created event."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from opentelemetry import trace
+
+from notewell.drafter.drafting import Drafter
+from notewell.drafter.drafts import Drafts
+from notewell.drafter.note import draft_note
+from notewell.drafter.session_facts import describe
+from notewell.drafter.transcript import open_transcript, require_fields
+from notewell.events.v1.events_pb2 import DraftCreated, TranscriptReady
+from notewell.platform import events
+from notewell.platform.crypto import Sealer
+from notewell.platform.kafka import Received
+from notewell.platform.logs import get_logger
+
+log = get_logger(__name__)
+tracer = trace.get_tracer(__name__)
+
+
+class TranscriptReadyHandler:
+    def __init__(
+        self, drafts: Drafts, drafter: Drafter, sealer: Sealer, draft_created_topic: str
+    ) -> None:
+        self._drafts = drafts
+        self._drafter = drafter
+        self._sealer = sealer
+        self._topic = draft_created_topic
+
+    async def handle(self, record: Received) -> None:
+        event = events.decode(record.value, record.headers, TranscriptReady)
+        require_fields(event)
+        session_id = event.session_id
+        # A redelivery after the draft was stored must not call the model again.
+        if await self._drafts.exists(session_id):
+            log.info("draft_already_exists", extra={"session_id": session_id})
+            return
+
+        with tracer.start_as_current_span(
+            "draft_note", attributes={"session_id": session_id}
+        ):
+            transcript = open_transcript(event, self._sealer)
+            log.info(
+                "drafting_started",
+                extra={
+                    "session_id": session_id,
+                    "utterances": len(transcript.utterances),
+                },
+            )
+            draft = await self._drafter.draft(
+                session_id, transcript, describe(event.session)
+            )
+
+            now = datetime.now(UTC)
+            created_at = Timestamp()
+            created_at.FromDatetime(now)
+            draft_id = str(uuid.uuid4())
+            note = draft_note(event, draft, draft_id, created_at)
+            created = DraftCreated(
+                event_id=events.new_event_id(),
+                session_id=session_id,
+                clinician_id=event.clinician_id,
+                client_id=event.client_id,
+                draft_id=draft_id,
+                note=self._sealer.seal(note, context=session_id),
+                occurred_at=created_at,
+            )
+            stored = await self._drafts.add(
+                created, self._topic, now, draft.extractive_fallback
+            )
+
+        if stored:
+            log.info(
+                "draft_stored",
+                extra={
+                    "session_id": session_id,
+                    "draft_id": draft_id,
+                    "extractive_fallback": draft.extractive_fallback,
+                },
+            )
+        else:
+            log.info("draft_already_exists", extra={"session_id": session_id})

@@ -1,0 +1,58 @@
+"""The chat messages sent to the model, rendered from the Jinja templates beside this
+module."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from notewell.drafter.model import Messages
+from notewell.drafter.soap import MAX_IDS_PER_SECTION, NOT_ADDRESSED
+
+
+@cache
+def _environment() -> Environment:
+    # Prompts are plain text, never HTML: nothing to escape.
+    return Environment(
+        loader=PackageLoader("notewell.drafter", "templates"),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def _messages(template: str, **values: object) -> Messages:
+    env = _environment()
+    return [
+        {"role": "system", "content": env.get_template("system.j2").render()},
+        {"role": "user", "content": env.get_template(template).render(**values)},
+    ]
+
+
+def note_messages(material: list[str], condensed: bool, session_facts: str) -> Messages:
+    """Asks for the SOAP note from transcript lines, or from condensed points."""
+    return _messages(
+        "soap_note.j2",
+        material=material,
+        condensed=condensed,
+        session_facts=session_facts,
+        not_addressed=NOT_ADDRESSED,
+        max_ids=MAX_IDS_PER_SECTION,
+    )
+
+
+def condense_messages(
+    material: list[str], part: int, parts: int, from_points: bool, max_points: int
+) -> Messages:
+    """Asks for short evidence-citing points from one chunk of transcript or points."""
+    return _messages(
+        "condense.j2",
+        material=material,
+        part=part,
+        parts=parts,
+        from_points=from_points,
+        max_points=max_points,
+    )
