@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from pymongo import MongoClient
+
 from notewell.notes.v1 import note_pb2
 from notewell.platform import events
 from notewell.platform.kafka import EventPublisher
 from notewell_tools.pipeline import NotesClient, Pipeline, session_ended
-from pymongo import MongoClient
-
 from tests.support.scripted_llm import ScriptedLLM
 
 pytestmark = pytest.mark.e2e

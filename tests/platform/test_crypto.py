@@ -5,6 +5,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+
 from notewell.common.v1.common_pb2 import Transcript, Utterance
 from notewell.notes.v1.note_pb2 import Note
 from notewell.platform.crypto import (

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notewell.events.v1.events_pb2 import SessionEnded
 from notewell.platform import events
 

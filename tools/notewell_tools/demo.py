@@ -20,11 +20,11 @@ import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
+
 from devstack import Stack
 from notewell.notes.v1 import note_pb2
 from notewell.platform import events
 from notewell.platform.kafka import EventPublisher
-
 from notewell_tools.pipeline import ROOT, NotesClient, Pipeline, session_ended
 from notewell_tools.sessions import SessionInput, load_annomi, load_sample
 

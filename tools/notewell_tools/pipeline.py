@@ -22,6 +22,7 @@ import grpc
 from botocore.config import Config
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from notewell.common.v1.common_pb2 import MODALITY_TELEHEALTH
 from notewell.events.v1.events_pb2 import SessionEnded
 from notewell.exporter.v1 import exporter_pb2, exporter_pb2_grpc

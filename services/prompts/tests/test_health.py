@@ -3,6 +3,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from notewell.prompts.app import PromptsApp
 from notewell.prompts.settings import Settings
 

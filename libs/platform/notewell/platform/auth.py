@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import jwt
+
 from notewell.platform.settings import PlatformSettings
 
 

@@ -7,8 +7,9 @@ from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
-from notewell.platform.settings import PlatformSettings
 from pymongo import AsyncMongoClient
+
+from notewell.platform.settings import PlatformSettings
 
 
 def mongo_client(settings: PlatformSettings) -> AsyncMongoClient[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+
 from notewell.platform import events
 from notewell.platform.kafka import DeadLetters, Handler, Received, guarded
 

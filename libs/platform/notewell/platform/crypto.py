@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import Message
+
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.platform.settings import PlatformSettings
 

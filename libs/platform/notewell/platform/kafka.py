@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from google.protobuf.message import Message
+
 from notewell.events.v1.events_pb2 import DeadLetter
 from notewell.platform import events
 from notewell.platform.logs import get_logger

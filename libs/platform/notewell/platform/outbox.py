@@ -16,10 +16,11 @@ import time
 from typing import Any
 
 from google.protobuf.message import Message
+from pymongo.asynchronous.collection import AsyncCollection
+
 from notewell.platform import events
 from notewell.platform.kafka import EventPublisher
 from notewell.platform.logs import get_logger
-from pymongo.asynchronous.collection import AsyncCollection
 
 log = get_logger(__name__)
 

@@ -4,6 +4,7 @@ check only; the prompt catalogue and generation are not built yet."""
 from __future__ import annotations
 
 import grpc
+
 from notewell.platform.grpc_server import start_grpc_server
 from notewell.platform.logs import get_logger
 from notewell.prompts.settings import Settings

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from notewell.platform.settings import PlatformSettings
 from pydantic import Field
+
+from notewell.platform.settings import PlatformSettings
 
 
 class Settings(PlatformSettings):
