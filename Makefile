@@ -29,6 +29,11 @@ gen: setup
 gen-check: setup
 	@bash scripts/gen_proto.sh --check
 
+# Speech to text on synthesized AnnoMI sessions: word error rate, speaker attribution,
+# real-time factor.
+bench-stt: setup
+	@$(PY) -m notewell_tools.bench_stt
+
 # A stack for working by hand: `eval "$$(make -s stack-env)"` after `make stack-up`.
 stack-up: setup
 	@$(PY) tools/devstack up

@@ -67,6 +67,8 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 # --------------------------------------------------------------------------- Debian packages
 ensure_debs() {
     local wanted=(poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+    # Test and benchmark speech for the transcriber (espeak-ng voices, sox conversion).
+    wanted+=(espeak-ng sox)
     command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
     command -v cmake >/dev/null 2>&1 || wanted+=(cmake)
     command -v g++ >/dev/null 2>&1 || wanted+=(g++)

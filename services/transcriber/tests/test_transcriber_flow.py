@@ -444,7 +444,8 @@ async def test_malformed_events_are_dead_lettered_and_later_events_still_process
         ("unreadable_transcript", partner_sends(14, bad_turn(start=-3))),
         ("unreadable_transcript", partner_sends(15, bad_turn(end="2"))),
         ("unreadable_transcript", partner_sends(16, bad_turn(text=None))),
-        ("unsupported_source", case(17, recording_uri=f"s3://{bucket}/in/rec.wav")),
+        ("unreadable_recording", case(17, recording_uri=f"s3://{bucket}/in/rec.wav")),
+        ("bad_manifest", case(18, recording_uri=uploaded("manifest-18", b"[1]"))),
     ]:
         cases.append(built)
         expected[built[0]] = code

@@ -186,7 +186,8 @@ def test_a_complete_event_passes_and_names_its_transcript() -> None:
 
     session_ended.check(event)
 
-    assert session_ended.transcript_location(event) == (
+    assert session_ended.source_location(event) == (
+        "transcript_uri",
         "partner-bucket",
         "sessions/s-1.json",
     )
@@ -227,12 +228,12 @@ def test_a_session_that_ends_when_it_starts_is_invalid() -> None:
         ({"transcript_uri": None}, "missing_source"),
         ({"transcript_uri": "https://partner-bucket/s-1.json"}, "bad_uri"),
         ({"transcript_uri": "s3://partner-bucket"}, "bad_uri"),
-        ({"recording_uri": "s3://partner-bucket/s-1.wav"}, "unsupported_source"),
+        ({"recording_uri": "https://partner-bucket/s-1.wav"}, "bad_uri"),
     ],
 )
 def test_unusable_sources_are_invalid(overrides: dict[str, Any], code: str) -> None:
     with pytest.raises(InvalidEvent) as caught:
-        session_ended.transcript_location(valid_event(**overrides))
+        session_ended.source_location(valid_event(**overrides))
 
     assert caught.value.reason_code == code
     assert "partner-bucket" not in caught.value.reason

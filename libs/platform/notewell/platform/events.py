@@ -21,6 +21,7 @@ SESSION_ENDED = "session.ended"
 TRANSCRIPT_READY = "transcript.ready"
 DRAFT_CREATED = "draft.created"
 NOTE_SAVED = "note.saved"
+CONSENT_WITHDRAWN = "consent.withdrawn"
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -30,6 +31,7 @@ TOPIC_TYPES: dict[str, type[Message]] = {
     TRANSCRIPT_READY: events_pb2.TranscriptReady,
     DRAFT_CREATED: events_pb2.DraftCreated,
     NOTE_SAVED: events_pb2.NoteSaved,
+    CONSENT_WITHDRAWN: events_pb2.ConsentWithdrawn,
 }
 
 E = TypeVar("E", bound=Message)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 import grpc
 from faststream.kafka import KafkaBroker
 from notewell.platform import events
+from notewell.platform.auth import TokenVerifier
 from notewell.platform.clients import mongo_client, s3_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
@@ -16,21 +18,32 @@ from notewell.platform.grpc_server import start_grpc_server
 from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
 from notewell.platform.logs import get_logger
 from notewell.platform.outbox import OutboxRelay
+from notewell.transcriber.progress import Progress
+from notewell.transcriber.recordings import Recordings
 from notewell.transcriber.sessions import COLLECTION, Sessions
 from notewell.transcriber.settings import Settings
+from notewell.transcriber.speech_to_text import SpeechToText, speech_to_text
 from notewell.transcriber.transcript_files import TranscriptFiles
 from notewell.transcriber.transcription import Transcriber
+from notewell.transcriber.transcripts_api import TranscriptsService
+from notewell.transcripts.v1 import transcripts_pb2, transcripts_pb2_grpc
 from pymongo import AsyncMongoClient
+
+SWEEP_SECONDS = 60.0
 
 log = get_logger(__name__)
 
 
 class TranscriberApp:
-    """Consumes session.ended, stores transcripts, relays transcript.ready, serves
-    gRPC health. ``start()`` returns once every part is running."""
+    """Consumes session.ended and consent.withdrawn, stores transcripts, relays
+    transcript.ready, serves the Transcripts gRPC service. ``start()`` returns once
+    every part is running. ``stt`` replaces the configured speech-to-text engine."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, stt: SpeechToText | None = None) -> None:
         self._settings = settings
+        self._stt = stt
+        self._sweep_task: asyncio.Task[None] | None = None
+        self._transcriber: Transcriber | None = None
         self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self._publisher: EventPublisher | None = None
         self._broker: KafkaBroker | None = None
@@ -47,10 +60,18 @@ class TranscriberApp:
     async def start(self) -> None:
         settings = self._settings
         consumed = settings.topic(events.SESSION_ENDED)
+        withdrawn = settings.topic(events.CONSENT_WITHDRAWN)
         ready_topic = settings.topic(events.TRANSCRIPT_READY)
         if settings.kafka_create_topics:
             await ensure_topics(
-                settings, [consumed, events.dead_letter_topic(consumed), ready_topic]
+                settings,
+                [
+                    consumed,
+                    events.dead_letter_topic(consumed),
+                    withdrawn,
+                    events.dead_letter_topic(withdrawn),
+                    ready_topic,
+                ],
             )
 
         self._mongo = mongo_client(settings)
@@ -61,12 +82,23 @@ class TranscriberApp:
         await self._relay.ensure_indexes()
         self._relay_task = asyncio.create_task(self._relay.run(), name="outbox-relay")
 
-        transcriber = Transcriber(
-            Sessions(collection),
-            TranscriptFiles(s3_client(settings), settings.max_transcript_bytes),
-            Sealer(master_key_from_settings(settings)),
-            ready_topic,
+        sealer = Sealer(master_key_from_settings(settings))
+        files = TranscriptFiles(s3_client(settings), settings.max_transcript_bytes)
+        sessions = Sessions(collection)
+        progress = Progress(self._mongo[settings.mongodb_database], sealer)
+        await progress.ensure_indexes()
+        recordings = Recordings(
+            files,
+            self._stt or speech_to_text(settings),
+            progress,
+            settings.chunk_seconds,
+            settings.max_recording_bytes,
         )
+        retention = timedelta(hours=settings.recording_retention_hours)
+        transcriber = Transcriber(
+            sessions, files, sealer, ready_topic, recordings, progress, retention
+        )
+        self._transcriber = transcriber
         self._broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             client_id=settings.service_name,
@@ -80,9 +112,25 @@ class TranscriberApp:
             transcriber.handle,
             DeadLetters(self._publisher, settings.service_name),
         )
+        # A group of its own: members of one group with different subscriptions make
+        # every join rebalance the other topic's consumer too.
+        subscribe(
+            self._broker,
+            withdrawn,
+            f"{settings.group_id}-consent",
+            transcriber.handle_withdrawn,
+            DeadLetters(self._publisher, settings.service_name),
+        )
         await self._broker.start()
+        if retention > timedelta(0):
+            self._sweep_task = asyncio.create_task(self._sweep(), name="recording-sweep")
 
-        self._grpc, self._grpc_port = await start_grpc_server(settings.grpc_port, [])
+        service = TranscriptsService(sessions, progress, TokenVerifier(settings))
+        name = transcripts_pb2.DESCRIPTOR.services_by_name["Transcripts"].full_name
+        self._grpc, self._grpc_port = await start_grpc_server(
+            settings.grpc_port,
+            [(transcripts_pb2_grpc.add_TranscriptsServicer_to_server, service, name)],
+        )
         log.info("transcriber_started", extra={"grpc_port": self._grpc_port})
 
     async def stop(self) -> None:
@@ -94,6 +142,11 @@ class TranscriberApp:
         if self._broker is not None:
             await self._broker.stop()
             self._broker = None
+        if self._sweep_task is not None:
+            self._sweep_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweep_task
+            self._sweep_task = None
         if self._relay is not None and self._relay_task is not None:
             self._relay.stop()
             with contextlib.suppress(asyncio.CancelledError):
@@ -106,3 +159,14 @@ class TranscriberApp:
             await self._mongo.close()
             self._mongo = None
         log.info("transcriber_stopped")
+
+    async def _sweep(self) -> None:
+        """Deletes audio kept past RECORDING_RETENTION_HOURS, once a minute."""
+        while self._transcriber is not None:
+            try:
+                await self._transcriber.sweep_recordings()
+            except Exception as exc:
+                log.error(
+                    "recording_sweep_failed", extra={"error_type": type(exc).__name__}
+                )
+            await asyncio.sleep(SWEEP_SECONDS)

@@ -1,12 +1,13 @@
 """Reading a partner's transcript file into a ``Transcript``.
 
-The partner format is JSON::
+Three formats are accepted, told apart by their first bytes: WebVTT (``WEBVTT``), the
+partner JSON (``{``)::
 
     {"turns": [{"speaker": "clinician" | "client", "start": 12.5, "end": 19.0,
                 "text": "..."}]}
 
-Any deviation makes the file unreadable. Reasons give a turn's position and a field
-name, never anything the file says.
+and otherwise SRT (see ``subtitles``). Any deviation makes the file unreadable. Reasons
+give a turn's position and a field name, never anything the file says.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from notewell.common.v1.common_pb2 import SpeakerRole, Transcript, Utterance
 from notewell.platform.events import InvalidEvent
+from notewell.transcriber import subtitles
 
 ROLES = {
     "clinician": SpeakerRole.SPEAKER_ROLE_CLINICIAN,
@@ -26,10 +28,31 @@ ROLES = {
 
 def parse(body: bytes, session_id: str, transcript_id: str) -> Transcript:
     """The transcript in ``body``, utterances numbered "u0", "u1", ... in file order."""
-    turns = _turns(body)
     transcript = Transcript(transcript_id=transcript_id, session_id=session_id)
-    for index, turn in enumerate(turns):
-        transcript.utterances.append(_utterance(index, turn))
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{"):
+        for index, turn in enumerate(_turns(body)):
+            transcript.utterances.append(_utterance(index, turn))
+        return transcript
+
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _unreadable("file is not UTF-8 text") from None
+    if text.startswith("WEBVTT"):
+        cues = subtitles.parse_webvtt(text)
+    else:
+        cues = subtitles.parse_srt(text)
+    for index, cue in enumerate(cues):
+        transcript.utterances.append(
+            Utterance(
+                id=f"u{index}",
+                role=cue.role,
+                start_seconds=cue.start,
+                end_seconds=cue.end,
+                text=cue.text,
+            )
+        )
     return transcript
 
 

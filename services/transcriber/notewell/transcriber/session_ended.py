@@ -32,8 +32,9 @@ def check(event: SessionEnded) -> None:
         raise InvalidEvent("missing_field", "modality is not a known value")
 
 
-def transcript_location(event: SessionEnded) -> tuple[str, str]:
-    """(bucket, key) of the partner transcript of a consented session.
+def source_location(event: SessionEnded) -> tuple[str, str, str]:
+    """(kind, bucket, key) of a consented session's source, where kind is
+    "transcript_uri" or "recording_uri".
 
     Only consulted with consent: without it the source is never read, so a session
     whose partner sent no source is still recorded as declined.
@@ -42,11 +43,7 @@ def transcript_location(event: SessionEnded) -> tuple[str, str]:
     if kind is None:
         raise InvalidEvent("missing_source", "transcript_uri and recording_uri are unset")
     try:
-        location = parse_s3_uri(getattr(event, kind))
+        bucket, key = parse_s3_uri(getattr(event, kind))
     except BadS3Uri:
         raise InvalidEvent("bad_uri", f"{kind} is not an s3://bucket/key URI") from None
-    if kind == "recording_uri":
-        # Dead-lettered with the original message, to be replayed once audio
-        # transcription exists.
-        raise InvalidEvent("unsupported_source", "recording_uri is not transcribed yet")
-    return location
+    return kind, bucket, key

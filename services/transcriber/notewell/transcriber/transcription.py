@@ -1,17 +1,21 @@
-"""Handling one session.ended record, from the partner's event to transcript.ready."""
+"""Handling session.ended and consent.withdrawn records for the transcriber."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
-from notewell.events.v1.events_pb2 import SessionEnded, TranscriptReady
+from notewell.common.v1.common_pb2 import Transcript
+from notewell.events.v1.events_pb2 import ConsentWithdrawn, SessionEnded, TranscriptReady
 from notewell.platform import events
 from notewell.platform.crypto import Sealer
 from notewell.platform.kafka import Received
 from notewell.platform.logs import get_logger
-from notewell.transcriber import partner_transcript, session_ended
+from notewell.transcriber import partner_transcript, recording_manifest, session_ended
+from notewell.transcriber.progress import Progress
+from notewell.transcriber.recordings import Recordings
 from notewell.transcriber.session_facts import session_facts
-from notewell.transcriber.sessions import Sessions
+from notewell.transcriber.sessions import CONSENT_WITHDRAWN, Sessions
 from notewell.transcriber.transcript_files import TranscriptFiles
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
@@ -21,19 +25,30 @@ tracer = trace.get_tracer(__name__)
 
 
 class Transcriber:
-    """Turns consented sessions into sealed transcripts announced on transcript.ready.
+    """Turns consented sessions into sealed transcripts announced on transcript.ready,
+    and forgets them when consent is withdrawn.
 
     Invalid events raise ``events.InvalidEvent``; the consumer dead-letters them. Any
     other exception means "try again later" and the record is redelivered.
     """
 
     def __init__(
-        self, sessions: Sessions, files: TranscriptFiles, sealer: Sealer, ready_topic: str
+        self,
+        sessions: Sessions,
+        files: TranscriptFiles,
+        sealer: Sealer,
+        ready_topic: str,
+        recordings: Recordings | None = None,
+        progress: Progress | None = None,
+        retention: timedelta = timedelta(0),
     ) -> None:
         self._sessions = sessions
         self._files = files
         self._sealer = sealer
         self._ready_topic = ready_topic
+        self._recordings = recordings
+        self._progress = progress
+        self._retention = retention
 
     async def handle(self, record: Received) -> None:
         # Exceptions are recorded by type only: their messages may quote the data.
@@ -51,23 +66,46 @@ class Transcriber:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 raise
 
+    async def handle_withdrawn(self, record: Received) -> None:
+        with tracer.start_as_current_span(
+            "transcriber.consent_withdrawn",
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                event = events.decode(record.value, record.headers, ConsentWithdrawn)
+                if not event.session_id.strip():
+                    raise events.InvalidEvent("missing_field", "empty: session_id")
+                span.set_attribute("session_id", event.session_id)
+                await self._withdraw(event)
+            except Exception as exc:
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                raise
+
     async def _handle(self, event: SessionEnded) -> None:
         ids = {"session_id": event.session_id}
         if not event.transcription_consent:
+            await self._delete_uploaded_recording(event)
             if await self._sessions.record_declined(event):
                 log.info("session_consent_declined", extra=ids)
             else:
                 log.info("session_already_recorded", extra=ids)
             return
 
-        bucket, key = session_ended.transcript_location(event)
+        kind, bucket, key = session_ended.source_location(event)
         # A redelivery is caught by the insert too; asking first spares S3 and KMS.
-        if await self._sessions.known(event.session_id):
-            log.info("session_already_recorded", extra=ids)
+        if await self._settle_known(event):
             return
-        body = await self._files.read(bucket, key)
+
         transcript_id = str(uuid.uuid4())
-        transcript = partner_transcript.parse(body, event.session_id, transcript_id)
+        objects: list[tuple[str, str]] = []
+        if kind == "transcript_uri":
+            body = await self._files.read(bucket, key)
+            transcript = partner_transcript.parse(body, event.session_id, transcript_id)
+        else:
+            transcript, objects = await self._transcribe_recording(
+                event, bucket, key, transcript_id
+            )
         facts = session_facts(event)
         sealed = self._sealer.seal(transcript, context=event.session_id)
 
@@ -81,11 +119,15 @@ class Transcriber:
             transcript=sealed,
             occurred_at=events.now_timestamp(),
         )
+        keep_until = None
+        if objects and self._retention > timedelta(0):
+            keep_until = datetime.now(UTC) + self._retention
         stored = await self._sessions.record_transcribed(
-            event, facts, sealed, self._ready_topic, ready
+            event, facts, sealed, self._ready_topic, ready, objects, keep_until
         )
         if not stored:
-            log.info("session_already_recorded", extra=ids)
+            # Withdrawn (or recorded by another replica) while we transcribed.
+            await self._settle_known(event)
             return
         log.info(
             "session_transcribed",
@@ -96,3 +138,89 @@ class Transcriber:
                 "duration_minutes": facts.duration_minutes,
             },
         )
+        await self._after_stored(event.session_id, objects, keep_until is None)
+
+    async def _transcribe_recording(
+        self, event: SessionEnded, bucket: str, key: str, transcript_id: str
+    ) -> tuple[Transcript, list[tuple[str, str]]]:
+        if self._recordings is None:
+            raise events.InvalidEvent("unsupported_source", "recordings are not enabled")
+        tracks = await self._recordings.tracks(bucket, key)
+        transcript = await self._recordings.transcribe(event, tracks, transcript_id)
+        objects = [(track.bucket, track.key) for track in tracks]
+        if recording_manifest.is_manifest(key):
+            objects.append((bucket, key))
+        return transcript, objects
+
+    async def _settle_known(self, event: SessionEnded) -> bool:
+        """Finishes what a crash or a withdrawal left of a known session; False when
+        the session is unknown."""
+        document = await self._sessions.find(event.session_id)
+        if document is None:
+            return False
+        ids = {"session_id": event.session_id}
+        if document.get("status") == CONSENT_WITHDRAWN:
+            await self._delete_uploaded_recording(event)
+            if self._progress is not None:
+                await self._progress.forget(event.session_id)
+            log.info("session_consent_withdrawn_earlier", extra=ids)
+            return True
+        objects = [tuple(o) for o in document.get("recording_objects") or []]
+        due = "recording_delete_after" not in document
+        await self._after_stored(event.session_id, objects, due)  # type: ignore[arg-type]
+        log.info("session_already_recorded", extra=ids)
+        return True
+
+    async def _after_stored(
+        self, session_id: str, objects: list[tuple[str, str]], delete_now: bool
+    ) -> None:
+        if self._progress is not None:
+            await self._progress.forget(session_id)
+        if objects and delete_now and self._recordings is not None:
+            await self._recordings.delete(objects)
+            await self._sessions.recording_deleted(session_id)
+            log.info("recording_deleted", extra={"session_id": session_id})
+
+    async def _delete_uploaded_recording(self, event: SessionEnded) -> None:
+        """Deletes the audio a partner uploaded for a session we may not transcribe.
+        Only a manifest (ids and URIs) is read, to find its tracks; no audio is."""
+        if event.WhichOneof("source") != "recording_uri" or self._recordings is None:
+            return
+        try:
+            _, bucket, key = session_ended.source_location(event)
+        except events.InvalidEvent:
+            return
+        try:
+            tracks = await self._recordings.tracks(bucket, key)
+        except events.InvalidEvent:
+            tracks = []
+        objects = {(track.bucket, track.key) for track in tracks} | {(bucket, key)}
+        await self._recordings.delete(sorted(objects))
+        log.info("recording_deleted", extra={"session_id": event.session_id})
+
+    async def _withdraw(self, event: ConsentWithdrawn) -> None:
+        before = await self._sessions.withdraw(
+            event.session_id, event.clinician_id, event.client_id
+        )
+        if self._progress is not None:
+            await self._progress.forget(event.session_id)
+        objects = [tuple(o) for o in (before or {}).get("recording_objects") or []]
+        if objects and self._recordings is not None:
+            await self._recordings.delete(objects)  # type: ignore[arg-type]
+            await self._sessions.recording_deleted(event.session_id)
+        log.info(
+            "session_consent_withdrawn",
+            extra={"session_id": event.session_id, "was_known": before is not None},
+        )
+
+    async def sweep_recordings(self) -> int:
+        """Deletes kept audio past its retention period; returns how many sessions."""
+        if self._recordings is None:
+            return 0
+        due = await self._sessions.recordings_due(datetime.now(UTC))
+        for document in due:
+            objects = [tuple(o) for o in document.get("recording_objects") or []]
+            await self._recordings.delete(objects)  # type: ignore[arg-type]
+            await self._sessions.recording_deleted(document["_id"])
+            log.info("recording_deleted", extra={"session_id": document["_id"]})
+        return len(due)

@@ -56,10 +56,21 @@ class SessionEnded(_message.Message):
     """The client's consent to transcription. Without it nothing is read or transcribed."""
     transcript_uri: _builtins.str
     """The partner's own transcript: JSON {"turns": [{"speaker": "clinician"|"client",
-    "start": seconds, "end": seconds, "text": "..."}]}.
+    "start": seconds, "end": seconds, "text": "..."}]}, WebVTT with voice tags
+    ("<v Clinician>...") or SRT with a speaker prefix ("Client: ...").
     """
     recording_uri: _builtins.str
-    """A recording of the session."""
+    """A recording of the session, either
+    - one audio object (WAV, MP3, M4A/AAC, WebM/Opus, FLAC, Ogg): a single mixed track,
+      as recorded in the room; speakers are separated from it as well as possible, or
+    - a JSON manifest whose key ends in ".json", listing one track per participant:
+      {"tracks": [{"uri": "s3://bucket/clinician.webm", "role": "clinician"},
+                  {"uri": "s3://bucket/client.webm", "role": "client"}]}
+      "role" is "clinician" or "client"; every track starts at the session's start.
+      A manifest with a single track and no role is a mixed track.
+    The audio (and manifest) is deleted once the transcript is stored, or at once
+    without consent.
+    """
     partner_id: _builtins.str
     @_builtins.property
     def scheduled_start(self) -> _timestamp_pb2.Timestamp: ...
@@ -147,6 +158,43 @@ class TranscriptReady(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TranscriptReady: _TypeAlias = TranscriptReady  # noqa: Y015
+
+@_typing.final
+class ConsentWithdrawn(_message.Message):
+    """Topic consent.withdrawn, published by a partner when a client withdraws consent to
+    transcription after the session. The transcriber deletes the session's transcript,
+    progress and any recording it still holds; the drafter discards an unsaved draft.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    CLINICIAN_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    session_id: _builtins.str
+    clinician_id: _builtins.str
+    client_id: _builtins.str
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        clinician_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "clinician_id", b"clinician_id", "event_id", b"event_id", "occurred_at", b"occurred_at", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsentWithdrawn: _TypeAlias = ConsentWithdrawn  # noqa: Y015
 
 @_typing.final
 class DraftCreated(_message.Message):

@@ -32,6 +32,8 @@ class _NoteStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoteStatus
     """Not part of the client's record yet."""
     NOTE_STATUS_SIGNED: _NoteStatus.ValueType  # 2
     """Completed and signed: part of the record, never changed again."""
+    NOTE_STATUS_DISCARDED: _NoteStatus.ValueType  # 3
+    """A draft the clinician threw away; only its ids and audit trail remain."""
 
 class NoteStatus(_NoteStatus, metaclass=_NoteStatusEnumTypeWrapper): ...
 
@@ -40,7 +42,38 @@ NOTE_STATUS_DRAFT: NoteStatus.ValueType  # 1
 """Not part of the client's record yet."""
 NOTE_STATUS_SIGNED: NoteStatus.ValueType  # 2
 """Completed and signed: part of the record, never changed again."""
+NOTE_STATUS_DISCARDED: NoteStatus.ValueType  # 3
+"""A draft the clinician threw away; only its ids and audit trail remain."""
 Global___NoteStatus: _TypeAlias = NoteStatus  # noqa: Y015
+
+class _NoteType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NoteTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoteType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NOTE_TYPE_UNSPECIFIED: _NoteType.ValueType  # 0
+    NOTE_TYPE_PROGRESS: _NoteType.ValueType  # 1
+    """Part of the client's record; read as context for later drafts and exported."""
+    NOTE_TYPE_PSYCHOTHERAPY: _NoteType.ValueType  # 2
+    """A psychotherapy (process) note: private to its author, kept out of listings used
+    for model context and out of exports unless the clinician asks for it.
+    """
+    NOTE_TYPE_INTERIM_UPDATE: _NoteType.ValueType  # 3
+    """A short update between sessions; part of the record like a progress note."""
+
+class NoteType(_NoteType, metaclass=_NoteTypeEnumTypeWrapper): ...
+
+NOTE_TYPE_UNSPECIFIED: NoteType.ValueType  # 0
+NOTE_TYPE_PROGRESS: NoteType.ValueType  # 1
+"""Part of the client's record; read as context for later drafts and exported."""
+NOTE_TYPE_PSYCHOTHERAPY: NoteType.ValueType  # 2
+"""A psychotherapy (process) note: private to its author, kept out of listings used
+for model context and out of exports unless the clinician asks for it.
+"""
+NOTE_TYPE_INTERIM_UPDATE: NoteType.ValueType  # 3
+"""A short update between sessions; part of the record like a progress note."""
+Global___NoteType: _TypeAlias = NoteType  # noqa: Y015
 
 class _NoteOrigin:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -58,6 +91,73 @@ NOTE_ORIGIN_UNSPECIFIED: NoteOrigin.ValueType  # 0
 NOTE_ORIGIN_AI_DRAFT: NoteOrigin.ValueType  # 1
 NOTE_ORIGIN_CLINICIAN: NoteOrigin.ValueType  # 2
 Global___NoteOrigin: _TypeAlias = NoteOrigin  # noqa: Y015
+
+class _NoteFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NoteFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoteFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NOTE_FORMAT_UNSPECIFIED: _NoteFormat.ValueType  # 0
+    NOTE_FORMAT_SOAP: _NoteFormat.ValueType  # 1
+    NOTE_FORMAT_DAP: _NoteFormat.ValueType  # 2
+    NOTE_FORMAT_BIRP: _NoteFormat.ValueType  # 3
+    NOTE_FORMAT_GIRP: _NoteFormat.ValueType  # 4
+    NOTE_FORMAT_PIE: _NoteFormat.ValueType  # 5
+    NOTE_FORMAT_NARRATIVE: _NoteFormat.ValueType  # 6
+    NOTE_FORMAT_CUSTOM: _NoteFormat.ValueType  # 7
+    """The clinician's own template, named by NotePreferences.custom_template_id."""
+
+class NoteFormat(_NoteFormat, metaclass=_NoteFormatEnumTypeWrapper): ...
+
+NOTE_FORMAT_UNSPECIFIED: NoteFormat.ValueType  # 0
+NOTE_FORMAT_SOAP: NoteFormat.ValueType  # 1
+NOTE_FORMAT_DAP: NoteFormat.ValueType  # 2
+NOTE_FORMAT_BIRP: NoteFormat.ValueType  # 3
+NOTE_FORMAT_GIRP: NoteFormat.ValueType  # 4
+NOTE_FORMAT_PIE: NoteFormat.ValueType  # 5
+NOTE_FORMAT_NARRATIVE: NoteFormat.ValueType  # 6
+NOTE_FORMAT_CUSTOM: NoteFormat.ValueType  # 7
+"""The clinician's own template, named by NotePreferences.custom_template_id."""
+Global___NoteFormat: _TypeAlias = NoteFormat  # noqa: Y015
+
+class _DetailLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DetailLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DetailLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DETAIL_LEVEL_UNSPECIFIED: _DetailLevel.ValueType  # 0
+    DETAIL_LEVEL_BRIEF: _DetailLevel.ValueType  # 1
+    DETAIL_LEVEL_STANDARD: _DetailLevel.ValueType  # 2
+    DETAIL_LEVEL_DETAILED: _DetailLevel.ValueType  # 3
+
+class DetailLevel(_DetailLevel, metaclass=_DetailLevelEnumTypeWrapper): ...
+
+DETAIL_LEVEL_UNSPECIFIED: DetailLevel.ValueType  # 0
+DETAIL_LEVEL_BRIEF: DetailLevel.ValueType  # 1
+DETAIL_LEVEL_STANDARD: DetailLevel.ValueType  # 2
+DETAIL_LEVEL_DETAILED: DetailLevel.ValueType  # 3
+Global___DetailLevel: _TypeAlias = DetailLevel  # noqa: Y015
+
+class _DirectQuotes:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DirectQuotesEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DirectQuotes.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DIRECT_QUOTES_UNSPECIFIED: _DirectQuotes.ValueType  # 0
+    DIRECT_QUOTES_NONE: _DirectQuotes.ValueType  # 1
+    DIRECT_QUOTES_A_FEW: _DirectQuotes.ValueType  # 2
+    DIRECT_QUOTES_MANY: _DirectQuotes.ValueType  # 3
+
+class DirectQuotes(_DirectQuotes, metaclass=_DirectQuotesEnumTypeWrapper): ...
+
+DIRECT_QUOTES_UNSPECIFIED: DirectQuotes.ValueType  # 0
+DIRECT_QUOTES_NONE: DirectQuotes.ValueType  # 1
+DIRECT_QUOTES_A_FEW: DirectQuotes.ValueType  # 2
+DIRECT_QUOTES_MANY: DirectQuotes.ValueType  # 3
+Global___DirectQuotes: _TypeAlias = DirectQuotes  # noqa: Y015
 
 @_typing.final
 class Evidence(_message.Message):
@@ -141,6 +241,37 @@ class Signature(_message.Message):
 Global___Signature: _TypeAlias = Signature  # noqa: Y015
 
 @_typing.final
+class Addendum(_message.Message):
+    """A later addition to a signed note, with its own author, time and signature."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADDENDUM_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    addendum_id: _builtins.str
+    author_id: _builtins.str
+    text: _builtins.str
+    @_builtins.property
+    def signature(self) -> Global___Signature: ...
+    def __init__(
+        self,
+        *,
+        addendum_id: _builtins.str = ...,
+        author_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+        signature: Global___Signature | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["signature", b"signature"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addendum_id", b"addendum_id", "author_id", b"author_id", "signature", b"signature", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Addendum: _TypeAlias = Addendum  # noqa: Y015
+
+@_typing.final
 class Note(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -159,6 +290,11 @@ class Note(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     SIGNATURE_FIELD_NUMBER: _builtins.int
     EXTRACTIVE_FALLBACK_FIELD_NUMBER: _builtins.int
+    NOTE_TYPE_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    DATE_OF_SERVICE_FIELD_NUMBER: _builtins.int
+    ADDENDA_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
     note_id: _builtins.str
     session_id: _builtins.str
     clinician_id: _builtins.str
@@ -172,6 +308,11 @@ class Note(_message.Message):
     """Increases on every change; updates must name the version they were based on."""
     extractive_fallback: _builtins.bool
     """True when the draft was assembled from the transcript without the language model."""
+    note_type: Global___NoteType.ValueType
+    author_id: _builtins.str
+    """The clinician who wrote the note (its owner)."""
+    template_id: _builtins.str
+    """The template the note was created from, if any."""
     @_builtins.property
     def sections(self) -> _containers.RepeatedCompositeFieldContainer[Global___NoteSection]: ...
     @_builtins.property
@@ -182,6 +323,16 @@ class Note(_message.Message):
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def signature(self) -> Global___Signature: ...
+    @_builtins.property
+    def date_of_service(self) -> _timestamp_pb2.Timestamp:
+        """The session's actual start, or the date the clinician gave a note written from
+        scratch.
+        """
+
+    @_builtins.property
+    def addenda(self) -> _containers.RepeatedCompositeFieldContainer[Global___Addendum]:
+        """Oldest first; each one signed. The signed note itself never changes."""
+
     def __init__(
         self,
         *,
@@ -200,11 +351,117 @@ class Note(_message.Message):
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         signature: Global___Signature | None = ...,
         extractive_fallback: _builtins.bool = ...,
+        note_type: Global___NoteType.ValueType = ...,
+        author_id: _builtins.str = ...,
+        date_of_service: _timestamp_pb2.Timestamp | None = ...,
+        addenda: _abc.Iterable[Global___Addendum] | None = ...,
+        template_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "session", b"session", "signature", b"signature", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "date_of_service", b"date_of_service", "session", b"session", "signature", b"signature", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "clinician_id", b"clinician_id", "created_at", b"created_at", "extractive_fallback", b"extractive_fallback", "format", b"format", "note_id", b"note_id", "origin", b"origin", "sections", b"sections", "session", b"session", "session_id", b"session_id", "signature", b"signature", "status", b"status", "title", b"title", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addenda", b"addenda", "author_id", b"author_id", "client_id", b"client_id", "clinician_id", b"clinician_id", "created_at", b"created_at", "date_of_service", b"date_of_service", "extractive_fallback", b"extractive_fallback", "format", b"format", "note_id", b"note_id", "note_type", b"note_type", "origin", b"origin", "sections", b"sections", "session", b"session", "session_id", b"session_id", "signature", b"signature", "status", b"status", "template_id", b"template_id", "title", b"title", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Note: _TypeAlias = Note  # noqa: Y015
+
+@_typing.final
+class TemplateHeading(_message.Message):
+    """One heading of a note template and what to write under it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    INSTRUCTION_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    title: _builtins.str
+    instruction: _builtins.str
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        title: _builtins.str = ...,
+        instruction: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instruction", b"instruction", "key", b"key", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TemplateHeading: _TypeAlias = TemplateHeading  # noqa: Y015
+
+@_typing.final
+class NoteTemplate(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    NOTE_TYPE_FIELD_NUMBER: _builtins.int
+    HEADINGS_FIELD_NUMBER: _builtins.int
+    BUILT_IN_FIELD_NUMBER: _builtins.int
+    template_id: _builtins.str
+    name: _builtins.str
+    note_type: Global___NoteType.ValueType
+    built_in: _builtins.bool
+    """One of the store's own templates, the same for every clinician."""
+    @_builtins.property
+    def headings(self) -> _containers.RepeatedCompositeFieldContainer[Global___TemplateHeading]: ...
+    def __init__(
+        self,
+        *,
+        template_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        note_type: Global___NoteType.ValueType = ...,
+        headings: _abc.Iterable[Global___TemplateHeading] | None = ...,
+        built_in: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["built_in", b"built_in", "headings", b"headings", "name", b"name", "note_type", b"note_type", "template_id", b"template_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NoteTemplate: _TypeAlias = NoteTemplate  # noqa: Y015
+
+@_typing.final
+class NotePreferences(_message.Message):
+    """How a clinician wants their notes written; the drafter follows them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FORMAT_FIELD_NUMBER: _builtins.int
+    CUSTOM_TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    CLINICIAN_REFERENCE_FIELD_NUMBER: _builtins.int
+    CLIENT_REFERENCE_FIELD_NUMBER: _builtins.int
+    CLIENT_PRONOUNS_FIELD_NUMBER: _builtins.int
+    DETAIL_LEVEL_FIELD_NUMBER: _builtins.int
+    DIRECT_QUOTES_FIELD_NUMBER: _builtins.int
+    format: Global___NoteFormat.ValueType
+    custom_template_id: _builtins.str
+    clinician_reference: _builtins.str
+    """How the clinician refers to themself, e.g. "this writer"."""
+    client_reference: _builtins.str
+    """How the client is referred to, e.g. "the client", and their pronouns."""
+    client_pronouns: _builtins.str
+    detail_level: Global___DetailLevel.ValueType
+    direct_quotes: Global___DirectQuotes.ValueType
+    def __init__(
+        self,
+        *,
+        format: Global___NoteFormat.ValueType = ...,
+        custom_template_id: _builtins.str = ...,
+        clinician_reference: _builtins.str = ...,
+        client_reference: _builtins.str = ...,
+        client_pronouns: _builtins.str = ...,
+        detail_level: Global___DetailLevel.ValueType = ...,
+        direct_quotes: Global___DirectQuotes.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_pronouns", b"client_pronouns", "client_reference", b"client_reference", "clinician_reference", b"clinician_reference", "custom_template_id", b"custom_template_id", "detail_level", b"detail_level", "direct_quotes", b"direct_quotes", "format", b"format"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotePreferences: _TypeAlias = NotePreferences  # noqa: Y015

@@ -22,26 +22,57 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from notewell.notes.v1 import note_pb2 as notewell_dot_notes_dot_v1_dot_note__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#notewell/notes/v1/notes_store.proto\x12\x11notewell.notes.v1\x1a\x1cnotewell/notes/v1/note.proto\"%\n\x10ListNotesRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\";\n\x11ListNotesResponse\x12&\n\x05notes\x18\x01 \x03(\x0b\x32\x17.notewell.notes.v1.Note\"!\n\x0eGetNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\"{\n\x11UpdateNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61se_version\x18\x02 \x01(\x03\x12\r\n\x05title\x18\x03 \x01(\t\x12\x30\n\x08sections\x18\x04 \x03(\x0b\x32\x1e.notewell.notes.v1.NoteSection\"8\n\x0fSaveNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61se_version\x18\x02 \x01(\x03\x32\xc1\x02\n\nNotesStore\x12V\n\tListNotes\x12#.notewell.notes.v1.ListNotesRequest\x1a$.notewell.notes.v1.ListNotesResponse\x12\x45\n\x07GetNote\x12!.notewell.notes.v1.GetNoteRequest\x1a\x17.notewell.notes.v1.Note\x12K\n\nUpdateNote\x12$.notewell.notes.v1.UpdateNoteRequest\x1a\x17.notewell.notes.v1.Note\x12G\n\x08SaveNote\x12\".notewell.notes.v1.SaveNoteRequest\x1a\x17.notewell.notes.v1.Noteb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#notewell/notes/v1/notes_store.proto\x12\x11notewell.notes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cnotewell/notes/v1/note.proto\"\x14\n\x12ListClientsRequest\"p\n\rClientSummary\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x38\n\x14last_date_of_service\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nnote_count\x18\x03 \x01(\x03\"H\n\x13ListClientsResponse\x12\x31\n\x07\x63lients\x18\x01 \x03(\x0b\x32 .notewell.notes.v1.ClientSummary\"J\n\x10ListNotesRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12#\n\x1binclude_psychotherapy_notes\x18\x02 \x01(\x08\";\n\x11ListNotesResponse\x12&\n\x05notes\x18\x01 \x03(\x0b\x32\x17.notewell.notes.v1.Note\"!\n\x0eGetNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\"\xd3\x01\n\x11\x43reateNoteRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12.\n\tnote_type\x18\x03 \x01(\x0e\x32\x1b.notewell.notes.v1.NoteType\x12\r\n\x05title\x18\x04 \x01(\t\x12\x33\n\x0f\x64\x61te_of_service\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsession_id\x18\x06 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x07 \x01(\t\"{\n\x11UpdateNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61se_version\x18\x02 \x01(\x03\x12\r\n\x05title\x18\x03 \x01(\t\x12\x30\n\x08sections\x18\x04 \x03(\x0b\x32\x1e.notewell.notes.v1.NoteSection\"8\n\x0fSaveNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61se_version\x18\x02 \x01(\x03\"I\n\x12\x41\x64\x64\x41\x64\x64\x65ndumRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61se_version\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\";\n\x12\x44iscardNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61se_version\x18\x02 \x01(\x03\"&\n\x13\x44iscardNoteResponse\x12\x0f\n\x07note_id\x18\x01 \x01(\t\"\x17\n\x15GetPreferencesRequest\"S\n\x18UpdatePreferencesRequest\x12\x37\n\x0bpreferences\x18\x01 \x01(\x0b\x32\".notewell.notes.v1.NotePreferences\"\x16\n\x14ListTemplatesRequest\"K\n\x15ListTemplatesResponse\x12\x32\n\ttemplates\x18\x01 \x03(\x0b\x32\x1f.notewell.notes.v1.NoteTemplate\"H\n\x13SaveTemplateRequest\x12\x31\n\x08template\x18\x01 \x01(\x0b\x32\x1f.notewell.notes.v1.NoteTemplate\")\n\x16ListAuditEventsRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\"\xa3\x01\n\nAuditEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06method\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x07 \x01(\x03\"H\n\x17ListAuditEventsResponse\x12-\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1d.notewell.notes.v1.AuditEvent2\x86\t\n\nNotesStore\x12\\\n\x0bListClients\x12%.notewell.notes.v1.ListClientsRequest\x1a&.notewell.notes.v1.ListClientsResponse\x12V\n\tListNotes\x12#.notewell.notes.v1.ListNotesRequest\x1a$.notewell.notes.v1.ListNotesResponse\x12\x45\n\x07GetNote\x12!.notewell.notes.v1.GetNoteRequest\x1a\x17.notewell.notes.v1.Note\x12K\n\nCreateNote\x12$.notewell.notes.v1.CreateNoteRequest\x1a\x17.notewell.notes.v1.Note\x12K\n\nUpdateNote\x12$.notewell.notes.v1.UpdateNoteRequest\x1a\x17.notewell.notes.v1.Note\x12G\n\x08SaveNote\x12\".notewell.notes.v1.SaveNoteRequest\x1a\x17.notewell.notes.v1.Note\x12M\n\x0b\x41\x64\x64\x41\x64\x64\x65ndum\x12%.notewell.notes.v1.AddAddendumRequest\x1a\x17.notewell.notes.v1.Note\x12\\\n\x0b\x44iscardNote\x12%.notewell.notes.v1.DiscardNoteRequest\x1a&.notewell.notes.v1.DiscardNoteResponse\x12^\n\x0eGetPreferences\x12(.notewell.notes.v1.GetPreferencesRequest\x1a\".notewell.notes.v1.NotePreferences\x12\x64\n\x11UpdatePreferences\x12+.notewell.notes.v1.UpdatePreferencesRequest\x1a\".notewell.notes.v1.NotePreferences\x12\x62\n\rListTemplates\x12\'.notewell.notes.v1.ListTemplatesRequest\x1a(.notewell.notes.v1.ListTemplatesResponse\x12W\n\x0cSaveTemplate\x12&.notewell.notes.v1.SaveTemplateRequest\x1a\x1f.notewell.notes.v1.NoteTemplate\x12h\n\x0fListAuditEvents\x12).notewell.notes.v1.ListAuditEventsRequest\x1a*.notewell.notes.v1.ListAuditEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'notewell.notes.v1.notes_store_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LISTNOTESREQUEST']._serialized_start=88
-  _globals['_LISTNOTESREQUEST']._serialized_end=125
-  _globals['_LISTNOTESRESPONSE']._serialized_start=127
-  _globals['_LISTNOTESRESPONSE']._serialized_end=186
-  _globals['_GETNOTEREQUEST']._serialized_start=188
-  _globals['_GETNOTEREQUEST']._serialized_end=221
-  _globals['_UPDATENOTEREQUEST']._serialized_start=223
-  _globals['_UPDATENOTEREQUEST']._serialized_end=346
-  _globals['_SAVENOTEREQUEST']._serialized_start=348
-  _globals['_SAVENOTEREQUEST']._serialized_end=404
-  _globals['_NOTESSTORE']._serialized_start=407
-  _globals['_NOTESSTORE']._serialized_end=728
+  _globals['_LISTCLIENTSREQUEST']._serialized_start=121
+  _globals['_LISTCLIENTSREQUEST']._serialized_end=141
+  _globals['_CLIENTSUMMARY']._serialized_start=143
+  _globals['_CLIENTSUMMARY']._serialized_end=255
+  _globals['_LISTCLIENTSRESPONSE']._serialized_start=257
+  _globals['_LISTCLIENTSRESPONSE']._serialized_end=329
+  _globals['_LISTNOTESREQUEST']._serialized_start=331
+  _globals['_LISTNOTESREQUEST']._serialized_end=405
+  _globals['_LISTNOTESRESPONSE']._serialized_start=407
+  _globals['_LISTNOTESRESPONSE']._serialized_end=466
+  _globals['_GETNOTEREQUEST']._serialized_start=468
+  _globals['_GETNOTEREQUEST']._serialized_end=501
+  _globals['_CREATENOTEREQUEST']._serialized_start=504
+  _globals['_CREATENOTEREQUEST']._serialized_end=715
+  _globals['_UPDATENOTEREQUEST']._serialized_start=717
+  _globals['_UPDATENOTEREQUEST']._serialized_end=840
+  _globals['_SAVENOTEREQUEST']._serialized_start=842
+  _globals['_SAVENOTEREQUEST']._serialized_end=898
+  _globals['_ADDADDENDUMREQUEST']._serialized_start=900
+  _globals['_ADDADDENDUMREQUEST']._serialized_end=973
+  _globals['_DISCARDNOTEREQUEST']._serialized_start=975
+  _globals['_DISCARDNOTEREQUEST']._serialized_end=1034
+  _globals['_DISCARDNOTERESPONSE']._serialized_start=1036
+  _globals['_DISCARDNOTERESPONSE']._serialized_end=1074
+  _globals['_GETPREFERENCESREQUEST']._serialized_start=1076
+  _globals['_GETPREFERENCESREQUEST']._serialized_end=1099
+  _globals['_UPDATEPREFERENCESREQUEST']._serialized_start=1101
+  _globals['_UPDATEPREFERENCESREQUEST']._serialized_end=1184
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=1186
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=1208
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=1210
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=1285
+  _globals['_SAVETEMPLATEREQUEST']._serialized_start=1287
+  _globals['_SAVETEMPLATEREQUEST']._serialized_end=1359
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=1361
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=1402
+  _globals['_AUDITEVENT']._serialized_start=1405
+  _globals['_AUDITEVENT']._serialized_end=1568
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=1570
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=1642
+  _globals['_NOTESSTORE']._serialized_start=1645
+  _globals['_NOTESSTORE']._serialized_end=2803
 # @@protoc_insertion_point(module_scope)

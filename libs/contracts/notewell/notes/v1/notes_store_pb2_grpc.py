@@ -37,6 +37,11 @@ class NotesStoreStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.ListClients = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/ListClients',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListClientsRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListClientsResponse.FromString,
+                _registered_method=True)
         self.ListNotes = channel.unary_unary(
                 '/notewell.notes.v1.NotesStore/ListNotes',
                 request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListNotesRequest.SerializeToString,
@@ -45,6 +50,11 @@ class NotesStoreStub:
         self.GetNote = channel.unary_unary(
                 '/notewell.notes.v1.NotesStore/GetNote',
                 request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetNoteRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.Note.FromString,
+                _registered_method=True)
+        self.CreateNote = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/CreateNote',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.CreateNoteRequest.SerializeToString,
                 response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.Note.FromString,
                 _registered_method=True)
         self.UpdateNote = channel.unary_unary(
@@ -57,12 +67,54 @@ class NotesStoreStub:
                 request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.SaveNoteRequest.SerializeToString,
                 response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.Note.FromString,
                 _registered_method=True)
+        self.AddAddendum = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/AddAddendum',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.AddAddendumRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.Note.FromString,
+                _registered_method=True)
+        self.DiscardNote = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/DiscardNote',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.DiscardNoteRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.DiscardNoteResponse.FromString,
+                _registered_method=True)
+        self.GetPreferences = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/GetPreferences',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetPreferencesRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.NotePreferences.FromString,
+                _registered_method=True)
+        self.UpdatePreferences = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/UpdatePreferences',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdatePreferencesRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.NotePreferences.FromString,
+                _registered_method=True)
+        self.ListTemplates = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/ListTemplates',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListTemplatesResponse.FromString,
+                _registered_method=True)
+        self.SaveTemplate = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/SaveTemplate',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.SaveTemplateRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.NoteTemplate.FromString,
+                _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/ListAuditEvents',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class NotesStoreServicer:
     """The clinical record. Every call carries the clinician's bearer token in the
     "authorization" metadata; another clinician's notes answer NOT_FOUND.
     """
+
+    def ListClients(self, request, context):
+        """The clients the caller has notes for, most recent date of service first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def ListNotes(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -76,8 +128,16 @@ class NotesStoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateNote(self, request, context):
+        """A new draft, blank or from a template.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateNote(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves the draft's title and sections; it stays a draft.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -90,9 +150,60 @@ class NotesStoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddAddendum(self, request, context):
+        """Adds a signed addendum to a signed note and publishes note.saved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiscardNote(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplates(self, request, context):
+        """The built-in templates and the caller's own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveTemplate(self, request, context):
+        """Creates or replaces one of the caller's own templates.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEvents(self, request, context):
+        """Who did what to one of the caller's notes, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotesStoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ListClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClients,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListClientsRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListClientsResponse.SerializeToString,
+            ),
             'ListNotes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListNotes,
                     request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListNotesRequest.FromString,
@@ -101,6 +212,11 @@ def add_NotesStoreServicer_to_server(servicer, server):
             'GetNote': grpc.unary_unary_rpc_method_handler(
                     servicer.GetNote,
                     request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetNoteRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.Note.SerializeToString,
+            ),
+            'CreateNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateNote,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.CreateNoteRequest.FromString,
                     response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.Note.SerializeToString,
             ),
             'UpdateNote': grpc.unary_unary_rpc_method_handler(
@@ -112,6 +228,41 @@ def add_NotesStoreServicer_to_server(servicer, server):
                     servicer.SaveNote,
                     request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.SaveNoteRequest.FromString,
                     response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.Note.SerializeToString,
+            ),
+            'AddAddendum': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddAddendum,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.AddAddendumRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.Note.SerializeToString,
+            ),
+            'DiscardNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiscardNote,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.DiscardNoteRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.DiscardNoteResponse.SerializeToString,
+            ),
+            'GetPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreferences,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetPreferencesRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.NotePreferences.SerializeToString,
+            ),
+            'UpdatePreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePreferences,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdatePreferencesRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.NotePreferences.SerializeToString,
+            ),
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'SaveTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveTemplate,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.SaveTemplateRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.NoteTemplate.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -125,6 +276,33 @@ class NotesStore:
     """The clinical record. Every call carries the clinician's bearer token in the
     "authorization" metadata; another clinician's notes answer NOT_FOUND.
     """
+
+    @staticmethod
+    def ListClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/ListClients',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListClientsRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ListNotes(request,
@@ -181,6 +359,33 @@ class NotesStore:
             _registered_method=True)
 
     @staticmethod
+    def CreateNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/CreateNote',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.CreateNoteRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.Note.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def UpdateNote(request,
             target,
             options=(),
@@ -224,6 +429,195 @@ class NotesStore:
             '/notewell.notes.v1.NotesStore/SaveNote',
             notewell_dot_notes_dot_v1_dot_notes__store__pb2.SaveNoteRequest.SerializeToString,
             notewell_dot_notes_dot_v1_dot_note__pb2.Note.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddAddendum(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/AddAddendum',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.AddAddendumRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.Note.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiscardNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/DiscardNote',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.DiscardNoteRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.DiscardNoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/GetPreferences',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetPreferencesRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.NotePreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/UpdatePreferences',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdatePreferencesRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.NotePreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/ListTemplates',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListTemplatesRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/SaveTemplate',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.SaveTemplateRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.NoteTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/ListAuditEvents',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

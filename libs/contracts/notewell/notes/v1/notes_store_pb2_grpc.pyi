@@ -36,13 +36,29 @@ class NotesStoreStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> NotesStoreAsyncStub: ...
+    ListClients: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.ListClientsRequest, _notes_store_pb2.ListClientsResponse]
+    """The clients the caller has notes for, most recent date of service first."""
     ListNotes: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.ListNotesRequest, _notes_store_pb2.ListNotesResponse]
     GetNote: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.GetNoteRequest, _note_pb2.Note]
+    CreateNote: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.CreateNoteRequest, _note_pb2.Note]
+    """A new draft, blank or from a template."""
     UpdateNote: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.UpdateNoteRequest, _note_pb2.Note]
+    """Saves the draft's title and sections; it stays a draft."""
     SaveNote: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.SaveNoteRequest, _note_pb2.Note]
     """Marks the note complete and signs it, making it part of the record, and
     publishes note.saved.
     """
+    AddAddendum: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.AddAddendumRequest, _note_pb2.Note]
+    """Adds a signed addendum to a signed note and publishes note.saved."""
+    DiscardNote: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.DiscardNoteRequest, _notes_store_pb2.DiscardNoteResponse]
+    GetPreferences: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.GetPreferencesRequest, _note_pb2.NotePreferences]
+    UpdatePreferences: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.UpdatePreferencesRequest, _note_pb2.NotePreferences]
+    ListTemplates: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.ListTemplatesRequest, _notes_store_pb2.ListTemplatesResponse]
+    """The built-in templates and the caller's own."""
+    SaveTemplate: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.SaveTemplateRequest, _note_pb2.NoteTemplate]
+    """Creates or replaces one of the caller's own templates."""
+    ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.ListAuditEventsRequest, _notes_store_pb2.ListAuditEventsResponse]
+    """Who did what to one of the caller's notes, oldest first."""
 
 @_typing.type_check_only
 class NotesStoreAsyncStub(NotesStoreStub):
@@ -51,18 +67,42 @@ class NotesStoreAsyncStub(NotesStoreStub):
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    ListClients: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.ListClientsRequest, _notes_store_pb2.ListClientsResponse]  # type: ignore[assignment]
+    """The clients the caller has notes for, most recent date of service first."""
     ListNotes: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.ListNotesRequest, _notes_store_pb2.ListNotesResponse]  # type: ignore[assignment]
     GetNote: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.GetNoteRequest, _note_pb2.Note]  # type: ignore[assignment]
+    CreateNote: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.CreateNoteRequest, _note_pb2.Note]  # type: ignore[assignment]
+    """A new draft, blank or from a template."""
     UpdateNote: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.UpdateNoteRequest, _note_pb2.Note]  # type: ignore[assignment]
+    """Saves the draft's title and sections; it stays a draft."""
     SaveNote: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.SaveNoteRequest, _note_pb2.Note]  # type: ignore[assignment]
     """Marks the note complete and signs it, making it part of the record, and
     publishes note.saved.
     """
+    AddAddendum: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.AddAddendumRequest, _note_pb2.Note]  # type: ignore[assignment]
+    """Adds a signed addendum to a signed note and publishes note.saved."""
+    DiscardNote: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.DiscardNoteRequest, _notes_store_pb2.DiscardNoteResponse]  # type: ignore[assignment]
+    GetPreferences: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.GetPreferencesRequest, _note_pb2.NotePreferences]  # type: ignore[assignment]
+    UpdatePreferences: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.UpdatePreferencesRequest, _note_pb2.NotePreferences]  # type: ignore[assignment]
+    ListTemplates: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.ListTemplatesRequest, _notes_store_pb2.ListTemplatesResponse]  # type: ignore[assignment]
+    """The built-in templates and the caller's own."""
+    SaveTemplate: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.SaveTemplateRequest, _note_pb2.NoteTemplate]  # type: ignore[assignment]
+    """Creates or replaces one of the caller's own templates."""
+    ListAuditEvents: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.ListAuditEventsRequest, _notes_store_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
+    """Who did what to one of the caller's notes, oldest first."""
 
 class NotesStoreServicer(metaclass=_abc_1.ABCMeta):
     """The clinical record. Every call carries the clinician's bearer token in the
     "authorization" metadata; another clinician's notes answer NOT_FOUND.
     """
+
+    @_abc_1.abstractmethod
+    def ListClients(
+        self,
+        request: _notes_store_pb2.ListClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notes_store_pb2.ListClientsResponse, _abc.Awaitable[_notes_store_pb2.ListClientsResponse]]:
+        """The clients the caller has notes for, most recent date of service first."""
 
     @_abc_1.abstractmethod
     def ListNotes(
@@ -79,11 +119,20 @@ class NotesStoreServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_note_pb2.Note, _abc.Awaitable[_note_pb2.Note]]: ...
 
     @_abc_1.abstractmethod
+    def CreateNote(
+        self,
+        request: _notes_store_pb2.CreateNoteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.Note, _abc.Awaitable[_note_pb2.Note]]:
+        """A new draft, blank or from a template."""
+
+    @_abc_1.abstractmethod
     def UpdateNote(
         self,
         request: _notes_store_pb2.UpdateNoteRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_note_pb2.Note, _abc.Awaitable[_note_pb2.Note]]: ...
+    ) -> _typing.Union[_note_pb2.Note, _abc.Awaitable[_note_pb2.Note]]:
+        """Saves the draft's title and sections; it stays a draft."""
 
     @_abc_1.abstractmethod
     def SaveNote(
@@ -94,5 +143,58 @@ class NotesStoreServicer(metaclass=_abc_1.ABCMeta):
         """Marks the note complete and signs it, making it part of the record, and
         publishes note.saved.
         """
+
+    @_abc_1.abstractmethod
+    def AddAddendum(
+        self,
+        request: _notes_store_pb2.AddAddendumRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.Note, _abc.Awaitable[_note_pb2.Note]]:
+        """Adds a signed addendum to a signed note and publishes note.saved."""
+
+    @_abc_1.abstractmethod
+    def DiscardNote(
+        self,
+        request: _notes_store_pb2.DiscardNoteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notes_store_pb2.DiscardNoteResponse, _abc.Awaitable[_notes_store_pb2.DiscardNoteResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetPreferences(
+        self,
+        request: _notes_store_pb2.GetPreferencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.NotePreferences, _abc.Awaitable[_note_pb2.NotePreferences]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdatePreferences(
+        self,
+        request: _notes_store_pb2.UpdatePreferencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.NotePreferences, _abc.Awaitable[_note_pb2.NotePreferences]]: ...
+
+    @_abc_1.abstractmethod
+    def ListTemplates(
+        self,
+        request: _notes_store_pb2.ListTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notes_store_pb2.ListTemplatesResponse, _abc.Awaitable[_notes_store_pb2.ListTemplatesResponse]]:
+        """The built-in templates and the caller's own."""
+
+    @_abc_1.abstractmethod
+    def SaveTemplate(
+        self,
+        request: _notes_store_pb2.SaveTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.NoteTemplate, _abc.Awaitable[_note_pb2.NoteTemplate]]:
+        """Creates or replaces one of the caller's own templates."""
+
+    @_abc_1.abstractmethod
+    def ListAuditEvents(
+        self,
+        request: _notes_store_pb2.ListAuditEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notes_store_pb2.ListAuditEventsResponse, _abc.Awaitable[_notes_store_pb2.ListAuditEventsResponse]]:
+        """Who did what to one of the caller's notes, oldest first."""
 
 def add_NotesStoreServicer_to_server(servicer: NotesStoreServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
