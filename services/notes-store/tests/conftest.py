@@ -25,6 +25,7 @@ from notewell.platform import auth, events
 from notewell.platform.clients import mongo_client
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.kafka import EventPublisher
+from notewell.platform.keyring import Keyring
 
 T = TypeVar("T")
 
@@ -68,7 +69,12 @@ class Harness:
         self.sealer = Sealer(master_key_from_settings(settings))
         self.publisher = EventPublisher(settings)
         self.mongo = mongo_client(settings)
-        self.collection = self.mongo[settings.mongodb_database]["notes"]
+        self.database = self.mongo[settings.mongodb_database]
+        self.collection = self.database["notes"]
+        # Opens what the store sealed with the clinicians' own data keys.
+        self.keyring = Keyring(
+            self.database["data_keys"], master_key_from_settings(settings)
+        )
         self.drafts_topic = settings.topic(events.DRAFT_CREATED)
         self.saved_topic = settings.topic(events.NOTE_SAVED)
 
@@ -211,3 +217,9 @@ async def harness(settings: Settings, app: NotesStoreApp) -> AsyncIterator[Harne
             yield h
         finally:
             await h.close()
+
+
+@pytest.fixture
+def harness_class() -> type[Harness]:
+    """For tests that run the store as a process of their own instead of ``app``."""
+    return Harness

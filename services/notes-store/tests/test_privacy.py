@@ -7,41 +7,85 @@ import logging
 import bson
 import pytest
 from notewell.common.v1.common_pb2 import SealedBox
-from notewell.notes.v1.note_pb2 import Note
+from notewell.notes.v1.note_pb2 import (
+    Note,
+    NotePreferences,
+    NoteTemplate,
+    NoteType,
+    TemplateHeading,
+)
 from notewell.notes.v1.notes_store_pb2 import (
+    AddAddendumRequest,
+    CreateNoteRequest,
+    GetNoteRequest,
+    GetPreferencesRequest,
+    ListAuditEventsRequest,
     ListNotesRequest,
+    ListTemplatesRequest,
     SaveNoteRequest,
+    SaveTemplateRequest,
     UpdateNoteRequest,
+    UpdatePreferencesRequest,
 )
 from notewell.platform.logs import JsonFormatter
 
 pytestmark = pytest.mark.asyncio
 
 EDITED_TEXT = "Recalled the saffron ferry crossing with her brother"
+ADDENDUM_TEXT = "Phoned after the session about the cobalt kite festival"
+INSTRUCTION = "Describe the juniper staircase ritual each time"
+TEMPLATE_NAME = "Quince orchard template"
+CLIENT_REFERENCE = "Ms. Wintergreen"
+PRONOUNS = "xe/xem"
+PHRASES = (
+    "Marmalade lighthouse session",
+    "tangerine lighthouse keeper",
+    EDITED_TEXT,
+    ADDENDUM_TEXT,
+    INSTRUCTION,
+    TEMPLATE_NAME,
+    CLIENT_REFERENCE,
+    PRONOUNS,
+    "90834",
+)
+# Per collection, every field a document may hold; content only ever inside sealed_*.
 CLEAR_FIELDS = {
-    "_id",
-    "session_id",
-    "clinician_id",
-    "client_id",
-    "status",
-    "format",
-    "origin",
-    "version",
-    "created_at",
-    "updated_at",
-    "date_of_service",
-    "signed_at",
-    "sealed_note",
-    "outbox_seq",
-    "outbox_pending",
-    # Emptied by the relay once note.saved is published; it only ever holds sealed
-    # events.
-    "outbox",
+    "notes": {
+        "_id",
+        "session_id",
+        "clinician_id",
+        "author_id",
+        "client_id",
+        "status",
+        "note_type",
+        "version",
+        "created_at",
+        "updated_at",
+        "date_of_service",
+        "signed_at",
+        "sealed_note",
+        "outbox_seq",
+        "outbox_pending",
+        # Emptied by the relay once note.saved is published; it only ever holds
+        # sealed events.
+        "outbox",
+    },
+    "audit": {"_id", "note_id", "actor_id", "action", "method", "version", "at"},
+    "data_keys": {"_id", "owner_id", "wrapped", "master_key_id", "created_at"},
+    "templates": {
+        "_id",
+        "clinician_id",
+        "sealed_template",
+        "created_at",
+        "updated_at",
+    },
+    "preferences": {"_id", "sealed_preferences", "updated_at"},
 }
 
 
 async def run_the_whole_flow(harness) -> list[Note]:
-    """A draft taken in, edited, and another taken in and signed."""
+    """Drafts taken in, edited, signed and amended; a template and preferences saved;
+    everything read back once."""
     me = harness.as_clinician("clin-1")
     notes = []
     for _ in range(2):
@@ -57,29 +101,75 @@ async def run_the_whole_flow(harness) -> list[Note]:
         ),
         metadata=me,
     )
-    signed = await harness.notes.SaveNote(
+    await harness.notes.SaveNote(
         SaveNoteRequest(note_id=notes[1].note_id, base_version=1), metadata=me
     )
+    amended = await harness.notes.AddAddendum(
+        AddAddendumRequest(note_id=notes[1].note_id, base_version=2, text=ADDENDUM_TEXT),
+        metadata=me,
+    )
+    template = await harness.notes.SaveTemplate(
+        SaveTemplateRequest(
+            template=NoteTemplate(
+                name=TEMPLATE_NAME,
+                note_type=NoteType.NOTE_TYPE_PROGRESS,
+                headings=[
+                    TemplateHeading(key="ritual", title="Ritual", instruction=INSTRUCTION)
+                ],
+            )
+        ),
+        metadata=me,
+    )
+    from_template = await harness.notes.CreateNote(
+        CreateNoteRequest(
+            client_id="client-7",
+            template_id=template.template_id,
+            title=harness.SECRET_TITLE,
+        ),
+        metadata=me,
+    )
+    await harness.notes.UpdatePreferences(
+        UpdatePreferencesRequest(
+            preferences=NotePreferences(
+                client_reference=CLIENT_REFERENCE, client_pronouns=PRONOUNS
+            )
+        ),
+        metadata=me,
+    )
+    await harness.notes.GetPreferences(GetPreferencesRequest(), metadata=me)
+    await harness.notes.ListTemplates(ListTemplatesRequest(), metadata=me)
     await harness.notes.ListNotes(ListNotesRequest(client_id="client-7"), metadata=me)
-    await harness.wait_until_relayed(signed.note_id)
-    return [edited, signed]
+    await harness.notes.GetNote(GetNoteRequest(note_id=amended.note_id), metadata=me)
+    await harness.notes.ListAuditEvents(
+        ListAuditEventsRequest(note_id=amended.note_id), metadata=me
+    )
+    await harness.wait_until_relayed(amended.note_id)
+    return [edited, amended, from_template]
 
 
 async def test_the_database_holds_no_note_text_in_clear(harness) -> None:
-    edited, signed = await run_the_whole_flow(harness)
+    edited, amended, from_template = await run_the_whole_flow(harness)
 
+    # Every collection the store writes (the local server cannot list them).
+    for name, allowed in CLEAR_FIELDS.items():
+        docs = [doc async for doc in harness.database[name].find({})]
+        assert docs, f"nothing stored in {name}"
+        for doc in docs:
+            assert set(doc) <= allowed, (name, set(doc) - allowed)
+            raw = bson.encode(doc)
+            for phrase in PHRASES:
+                assert phrase.encode() not in raw, (name, phrase)
+
+    # The content is there, each note sealed for itself with its clinician's key.
+    expected = {n.note_id: n for n in (edited, amended, from_template)}
     docs = [doc async for doc in harness.collection.find({})]
-
-    assert sorted(doc["_id"] for doc in docs) == sorted([edited.note_id, signed.note_id])
+    assert sorted(doc["_id"] for doc in docs) == sorted(expected)
     for doc in docs:
-        assert set(doc) <= CLEAR_FIELDS, set(doc) - CLEAR_FIELDS
-        raw = bson.encode(doc)
-        for phrase in (harness.SECRET_TITLE, harness.SECRET_TEXT, EDITED_TEXT, "90834"):
-            assert phrase.encode() not in raw
-        # The content is there, sealed for this note only.
         box = SealedBox.FromString(doc["sealed_note"])
-        opened = harness.sealer.open(box, Note, context=doc["_id"])
-        assert opened == (edited if doc["_id"] == edited.note_id else signed)
+        assert box.key_id.startswith("dk:") and not box.wrapped_key
+        opened = await harness.keyring.open(box, Note, context=doc["_id"])
+        assert opened == expected[doc["_id"]]
+    assert [a.text for a in amended.addenda] == [ADDENDUM_TEXT]
 
 
 async def test_no_note_text_in_the_logs(
@@ -90,8 +180,16 @@ async def test_no_note_text_in_the_logs(
     await run_the_whole_flow(harness)
 
     events = {record.getMessage() for record in caplog.records}
-    assert {"draft_stored", "note_updated", "note_signed"} <= events
+    assert {
+        "draft_stored",
+        "note_updated",
+        "note_signed",
+        "addendum_added",
+        "template_saved",
+        "note_created",
+        "preferences_updated",
+    } <= events
     formatter = JsonFormatter()
     logged = caplog.text + "\n".join(formatter.format(r) for r in caplog.records)
-    for phrase in (harness.SECRET_TITLE, harness.SECRET_TEXT, EDITED_TEXT, "lighthouse"):
+    for phrase in (*PHRASES, "lighthouse", "saffron", "juniper", "Wintergreen"):
         assert phrase not in logged

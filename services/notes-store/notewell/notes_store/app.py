@@ -1,18 +1,23 @@
-"""Wires the notes store: MongoDB, the draft.created consumer, the outbox relay that
-publishes note.saved, and the NotesStore gRPC service."""
+"""Wires the notes store: MongoDB, the clinicians' data keys, the draft.created
+consumer, the outbox relay that publishes note.saved, and the NotesStore gRPC service."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import grpc
 from faststream.kafka import KafkaBroker
 from notewell.notes.v1.notes_store_pb2_grpc import add_NotesStoreServicer_to_server
+from notewell.notes_store.audit import AuditTrail
 from notewell.notes_store.draft_intake import DraftIntake
 from notewell.notes_store.note_records import NoteRecords
+from notewell.notes_store.note_saved import NoteSavedAnnouncer
 from notewell.notes_store.notes_service import NotesStoreService
+from notewell.notes_store.preferences import PreferencesStore
 from notewell.notes_store.settings import Settings
+from notewell.notes_store.templates import TemplateStore
 from notewell.platform import events
 from notewell.platform.auth import TokenVerifier
 from notewell.platform.clients import mongo_client
@@ -20,6 +25,7 @@ from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
 from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
+from notewell.platform.keyring import Keyring
 from notewell.platform.logs import get_logger
 from notewell.platform.outbox import OutboxRelay
 from pymongo import AsyncMongoClient
@@ -27,6 +33,10 @@ from pymongo import AsyncMongoClient
 log = get_logger(__name__)
 
 COLLECTION = "notes"
+AUDIT_COLLECTION = "audit"
+DATA_KEYS_COLLECTION = "data_keys"
+TEMPLATES_COLLECTION = "templates"
+PREFERENCES_COLLECTION = "preferences"
 SERVICE_NAME = "notewell.notes.v1.NotesStore"
 
 
@@ -37,6 +47,7 @@ class NotesStoreApp:
         self._publisher: EventPublisher | None = None
         self._relay: OutboxRelay | None = None
         self._relay_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._broker: KafkaBroker | None = None
         self._server: grpc.aio.Server | None = None
         self._port = 0
@@ -56,16 +67,30 @@ class NotesStoreApp:
             )
 
         self._mongo = mongo_client(settings)
-        collection = self._mongo[settings.mongodb_database][COLLECTION]
-        sealer = Sealer(master_key_from_settings(settings))
-        records = NoteRecords(collection, sealer)
+        database = self._mongo[settings.mongodb_database]
+        collection = database[COLLECTION]
+        master_key = master_key_from_settings(settings)
+        sealer = Sealer(master_key)
+        keyring = Keyring(
+            database[DATA_KEYS_COLLECTION], master_key, settings.data_key_cache_seconds
+        )
+        await keyring.ensure_indexes()
+        records = NoteRecords(collection, keyring)
         await records.ensure_indexes()
+        trail = AuditTrail(database[AUDIT_COLLECTION])
+        await trail.ensure_indexes()
+        templates = TemplateStore(database[TEMPLATES_COLLECTION], keyring)
+        await templates.ensure_indexes()
+        preferences = PreferencesStore(database[PREFERENCES_COLLECTION], keyring)
 
         self._publisher = EventPublisher(settings)
         await self._publisher.start()
         self._relay = OutboxRelay(collection, self._publisher)
         await self._relay.ensure_indexes()
-        self._relay_task = asyncio.create_task(self._relay.run(), name="outbox-relay")
+        self._relay_task = asyncio.create_task(
+            self._relay_after(settings.outbox_relay_start_delay_seconds),
+            name="outbox-relay",
+        )
 
         self._broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -78,18 +103,35 @@ class NotesStoreApp:
             self._broker,
             drafts_topic,
             settings.group_id,
-            DraftIntake(records, sealer),
+            DraftIntake(records, trail, sealer),
             DeadLetters(self._publisher, settings.service_name),
         )
         await self._broker.start()
 
         verifier = TokenVerifier(settings)
-        servicer = NotesStoreService(records, verifier, sealer, saved_topic)
+        servicer = NotesStoreService(
+            records,
+            trail,
+            templates,
+            preferences,
+            verifier,
+            NoteSavedAnnouncer(sealer, saved_topic),
+        )
         self._server, self._port = await start_grpc_server(
             settings.grpc_port,
             [(add_NotesStoreServicer_to_server, servicer, SERVICE_NAME)],
         )
         log.info("notes_store_started", extra={"grpc_port": self._port})
+
+    async def _relay_after(self, delay_seconds: float) -> None:
+        assert self._relay is not None
+        if delay_seconds > 0:
+            log.info("outbox_relay_delayed", extra={"seconds": delay_seconds})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay_seconds)
+            if self._stopping.is_set():
+                return
+        await self._relay.run()
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -99,6 +141,7 @@ class NotesStoreApp:
             await self._broker.stop()
             self._broker = None
         if self._relay is not None and self._relay_task is not None:
+            self._stopping.set()
             self._relay.stop()
             await self._relay_task
             self._relay, self._relay_task = None, None

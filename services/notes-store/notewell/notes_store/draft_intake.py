@@ -2,6 +2,8 @@
 
 Each draft becomes the clinician's draft note under its draft id, so a redelivered event
 finds the note already there and changes nothing, even after the clinician edited it.
+The note arrives sealed for the session with an event key and is stored sealed with the
+clinician's own data key.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
 from notewell.events.v1.events_pb2 import DraftCreated
-from notewell.notes.v1.note_pb2 import Note, NoteOrigin, NoteStatus
+from notewell.notes.v1.note_pb2 import Note, NoteOrigin, NoteStatus, NoteType
+from notewell.notes_store import audit
+from notewell.notes_store.audit import AuditTrail
 from notewell.notes_store.note_records import NoteRecords
 from notewell.platform import events
 from notewell.platform.crypto import DecryptionError, Sealer
@@ -22,13 +26,15 @@ from notewell.platform.logs import get_logger
 log = get_logger(__name__)
 
 REQUIRED_IDS = ("event_id", "session_id", "clinician_id", "client_id", "draft_id")
+ACTOR = "service:drafter"
 
 
 class DraftIntake:
     """The draft.created handler."""
 
-    def __init__(self, records: NoteRecords, sealer: Sealer) -> None:
+    def __init__(self, records: NoteRecords, trail: AuditTrail, sealer: Sealer) -> None:
         self._records = records
+        self._trail = trail
         self._sealer = sealer
 
     async def __call__(self, record: Received) -> None:
@@ -49,10 +55,18 @@ class DraftIntake:
 
         draft = as_draft(event, note)
         ids = {"session_id": draft.session_id, "note_id": draft.note_id}
-        if await self._records.add_draft(draft):
-            log.info("draft_stored", extra=ids)
-        else:
-            log.info("draft_already_stored", extra=ids)
+        stored = await self._records.add(draft)
+        # Recorded on every delivery, under one entry id, so a crash between storing
+        # the draft and recording it still leaves exactly one entry.
+        await self._trail.record(
+            ACTOR,
+            audit.CREATED,
+            events.DRAFT_CREATED,
+            draft.note_id,
+            draft.version,
+            entry_id=f"{draft.note_id}:created",
+        )
+        log.info("draft_stored" if stored else "draft_already_stored", extra=ids)
 
 
 def as_draft(event: DraftCreated, note: Note) -> Note:
@@ -73,6 +87,10 @@ def as_draft(event: DraftCreated, note: Note) -> Note:
 
     draft.status = NoteStatus.NOTE_STATUS_DRAFT
     draft.ClearField("signature")
+    del draft.addenda[:]
+    draft.author_id = draft.clinician_id
+    if draft.note_type == NoteType.NOTE_TYPE_UNSPECIFIED:
+        draft.note_type = NoteType.NOTE_TYPE_PROGRESS
     if draft.origin == NoteOrigin.NOTE_ORIGIN_UNSPECIFIED:
         draft.origin = NoteOrigin.NOTE_ORIGIN_AI_DRAFT
     draft.version = max(draft.version, 1)
@@ -83,4 +101,9 @@ def as_draft(event: DraftCreated, note: Note) -> Note:
             draft.created_at.FromDatetime(datetime.now(UTC))
     if not draft.HasField("updated_at"):
         draft.updated_at.CopyFrom(draft.created_at)
+    if not draft.HasField("date_of_service"):
+        if draft.session.HasField("actual_start"):
+            draft.date_of_service.CopyFrom(draft.session.actual_start)
+        else:
+            draft.date_of_service.CopyFrom(draft.created_at)
     return draft

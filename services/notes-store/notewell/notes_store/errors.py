@@ -35,3 +35,24 @@ class StaleVersion(NoteRefused):
             f"note is at version {current}; reload it and apply the change again"
         )
         self.current = current
+
+
+class NoteNotSigned(NoteRefused):
+    """Addenda belong to signed notes; a draft is edited instead."""
+
+    def __init__(self) -> None:
+        super().__init__("only a signed note takes addenda; edit the draft instead")
+
+
+class NoteUnreadable(NoteRefused):
+    """The note's data key was deleted (crypto-shredded): its content is gone."""
+
+    def __init__(self) -> None:
+        super().__init__("note content is no longer readable")
+
+
+class TemplateNotFound(NoteRefused):
+    """No such template for this clinician."""
+
+    def __init__(self) -> None:
+        super().__init__("template not found")

@@ -1,47 +1,57 @@
 """The ``notes`` collection: one document per note.
 
 A document holds in clear only what the store must filter and sort on: ids, status,
-format, origin, version and dates. Everything a clinician wrote or the session revealed
-(title, sections, signature, session facts) lives only inside ``sealed_note``, a sealed
-``Note`` whose context is the note id, so a box copied into another document will not
-open. Sealing may reach KMS over the network, so it runs off the event loop.
+type, version and dates. Everything a clinician wrote or the session revealed (title,
+sections, addenda, signatures, session facts) lives only inside ``sealed_note``, a
+``Note`` sealed with the clinician's own data key whose context is the note id, so a
+box copied into another document will not open.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from notewell.common.v1.common_pb2 import SealedBox
-from notewell.notes.v1.note_pb2 import Note, NoteOrigin, NoteStatus
-from notewell.notes_store.errors import NoteNotFound, StaleVersion
-from notewell.notes_store.note_changes import check_changeable
-from notewell.platform.crypto import Sealer
+from notewell.notes.v1.note_pb2 import Note, NoteStatus, NoteType
+from notewell.notes.v1.notes_store_pb2 import ClientSummary
+from notewell.notes_store.errors import NoteNotFound, NoteUnreadable, StaleVersion
+from notewell.platform.crypto import DecryptionError
+from notewell.platform.keyring import Keyring
+from notewell.platform.logs import get_logger
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+log = get_logger(__name__)
+
 STATUS_NAMES = {
     NoteStatus.NOTE_STATUS_DRAFT: "draft",
     NoteStatus.NOTE_STATUS_SIGNED: "signed",
+    NoteStatus.NOTE_STATUS_DISCARDED: "discarded",
 }
-ORIGIN_NAMES = {
-    NoteOrigin.NOTE_ORIGIN_UNSPECIFIED: "unspecified",
-    NoteOrigin.NOTE_ORIGIN_AI_DRAFT: "ai_draft",
-    NoteOrigin.NOTE_ORIGIN_CLINICIAN: "clinician",
+TYPE_NAMES = {
+    NoteType.NOTE_TYPE_UNSPECIFIED: "progress",
+    NoteType.NOTE_TYPE_PROGRESS: "progress",
+    NoteType.NOTE_TYPE_PSYCHOTHERAPY: "psychotherapy",
+    NoteType.NOTE_TYPE_INTERIM_UPDATE: "interim_update",
 }
 _STATUS_VALUES = {name: value for value, name in STATUS_NAMES.items()}
+PSYCHOTHERAPY = TYPE_NAMES[NoteType.NOTE_TYPE_PSYCHOTHERAPY]
+DISCARDED = STATUS_NAMES[NoteStatus.NOTE_STATUS_DISCARDED]
 
 Document = dict[str, Any]
+# Raises the refusal that explains why a guarded change matched nothing.
+Check = Callable[[Note, int], None]
 
 
 class NoteRecords:
     """Reads and writes notes, always on behalf of one clinician."""
 
-    def __init__(self, collection: AsyncCollection[Document], sealer: Sealer) -> None:
+    def __init__(self, collection: AsyncCollection[Document], keyring: Keyring) -> None:
         self._collection = collection
-        self._sealer = sealer
+        self._keyring = keyring
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index(
@@ -52,9 +62,9 @@ class NoteRecords:
             ]
         )
 
-    async def add_draft(self, note: Note) -> bool:
-        """Stores a new draft under its note id; False when it was stored before."""
-        fields = await asyncio.to_thread(self._fields, note)
+    async def add(self, note: Note) -> bool:
+        """Stores a new note under its note id; False when it was stored before."""
+        fields = await self._fields(note)
         try:
             await self._collection.insert_one(
                 {"_id": note.note_id, **fields, "outbox_seq": 0}
@@ -64,49 +74,118 @@ class NoteRecords:
         return True
 
     async def load(self, note_id: str, clinician_id: str) -> Note:
+        """The clinician's note; NoteNotFound for anyone else's or a discarded one."""
         doc = await self._collection.find_one(
-            {"_id": note_id, "clinician_id": clinician_id}, {"sealed_note": 1}
+            {"_id": note_id, "clinician_id": clinician_id},
+            {"sealed_note": 1, "status": 1},
         )
-        if doc is None:
+        if doc is None or doc.get("status") == DISCARDED:
             raise NoteNotFound()
-        return await asyncio.to_thread(self._open, doc)
+        return await self._open(doc)
 
-    async def for_client(self, clinician_id: str, client_id: str) -> list[Note]:
-        """The clinician's notes about one client, newest date of service first."""
+    async def owns(self, note_id: str, clinician_id: str) -> bool:
+        """Whether the note is the clinician's, discarded ones included."""
+        doc = await self._collection.find_one(
+            {"_id": note_id, "clinician_id": clinician_id}, {"_id": 1}
+        )
+        return doc is not None
+
+    async def for_client(
+        self, clinician_id: str, client_id: str, include_psychotherapy: bool
+    ) -> list[Note]:
+        """The clinician's notes about one client, newest date of service first.
+        Notes whose data key was shredded are left out."""
+        query: Document = {
+            "clinician_id": clinician_id,
+            "client_id": client_id,
+            "status": {"$ne": DISCARDED},
+        }
+        if not include_psychotherapy:
+            query["note_type"] = {"$ne": PSYCHOTHERAPY}
+        cursor = self._collection.find(query, {"sealed_note": 1}).sort(
+            [("date_of_service", DESCENDING), ("_id", ASCENDING)]
+        )
+        notes = []
+        async for doc in cursor:
+            try:
+                notes.append(await self._open(doc))
+            except NoteUnreadable:
+                log.warning("note_unreadable", extra={"note_id": doc["_id"]})
+        return notes
+
+    async def clients(self, clinician_id: str) -> list[ClientSummary]:
+        """The clients the clinician has notes for, latest date of service first;
+        psychotherapy notes and discarded drafts do not count."""
         cursor = self._collection.find(
-            {"clinician_id": clinician_id, "client_id": client_id}, {"sealed_note": 1}
-        ).sort([("date_of_service", DESCENDING), ("_id", ASCENDING)])
-        docs = [doc async for doc in cursor]
-        return await asyncio.to_thread(lambda: [self._open(doc) for doc in docs])
+            {
+                "clinician_id": clinician_id,
+                "status": {"$ne": DISCARDED},
+                "note_type": {"$ne": PSYCHOTHERAPY},
+            },
+            {"client_id": 1, "date_of_service": 1},
+        )
+        latest: dict[str, datetime] = {}
+        counts: dict[str, int] = {}
+        async for doc in cursor:
+            client_id = str(doc["client_id"])
+            served = _aware(doc["date_of_service"])
+            counts[client_id] = counts.get(client_id, 0) + 1
+            if client_id not in latest or served > latest[client_id]:
+                latest[client_id] = served
+        order = sorted(latest, key=lambda c: (-latest[c].timestamp(), c))
+        summaries = []
+        for client_id in order:
+            summary = ClientSummary(client_id=client_id, note_count=counts[client_id])
+            summary.last_date_of_service.FromDatetime(latest[client_id])
+            summaries.append(summary)
+        return summaries
 
     async def replace(
-        self, before: Note, after: Note, outbox: dict[str, Any] | None = None
+        self,
+        before: Note,
+        after: Note,
+        check: Check,
+        outbox: dict[str, Any] | None = None,
     ) -> Note:
-        """Stores ``after`` in place of the draft ``before`` in one atomic update, with
-        the given outbox fields. Of concurrent replacements of the same version exactly
-        one succeeds; the others raise StaleVersion (or NoteSigned)."""
-        fields = await asyncio.to_thread(self._fields, after)
+        """Stores ``after`` in place of ``before`` in one atomic update, with the given
+        outbox fields. Of concurrent replacements of the same version exactly one
+        succeeds; for the others ``check`` raises why (StaleVersion, NoteSigned...)."""
+        fields = await self._fields(after)
         update: dict[str, Any] = {"$set": {**fields, **(outbox or {})}}
         if outbox:
             update["$inc"] = {"outbox_seq": 1}
-        # update_one, not find_one_and_update: the new note is already in hand, and the
-        # local wire server (jongodb) runs findAndModify as a separate read and write,
-        # so two writers from the same version could both match there. A plain
-        # conditional update is atomic on it as on MongoDB.
+        await self._guarded(before, update, check)
+        return after
+
+    async def discard(self, before: Note, check: Check, now: datetime) -> None:
+        """Turns the draft into a discarded stub: its content is deleted, its ids stay
+        for the audit trail."""
+        update = {
+            "$set": {
+                "status": DISCARDED,
+                "version": before.version + 1,
+                "updated_at": now,
+            },
+            "$unset": {"sealed_note": ""},
+        }
+        await self._guarded(before, update, check)
+
+    async def _guarded(self, before: Note, update: Document, check: Check) -> None:
+        # update_one, not find_one_and_update: the local wire server (jongodb) runs
+        # findAndModify as a separate read and write, so two writers from the same
+        # version could both match there. A plain conditional update is atomic on it
+        # as on MongoDB.
         result = await self._collection.update_one(
             {
                 "_id": before.note_id,
                 "clinician_id": before.clinician_id,
                 "version": before.version,
-                "status": STATUS_NAMES[NoteStatus.NOTE_STATUS_DRAFT],
+                "status": STATUS_NAMES[before.status],
             },
             update,
         )
-        if result.matched_count != 1:
-            await self._explain_conflict(before)
-        return after
-
-    async def _explain_conflict(self, before: Note) -> None:
+        if result.matched_count == 1:
+            return
         doc = await self._collection.find_one(
             {"_id": before.note_id, "clinician_id": before.clinician_id},
             {"status": 1, "version": 1},
@@ -115,34 +194,36 @@ class NoteRecords:
             raise NoteNotFound()
         status = _STATUS_VALUES.get(doc.get("status", ""), NoteStatus.NOTE_STATUS_DRAFT)
         current = Note(status=status, version=int(doc.get("version", 0)))
-        check_changeable(current, before.version)
+        check(current, before.version)
         raise StaleVersion(current.version)
 
-    def _fields(self, note: Note) -> Document:
-        box = self._sealer.seal(note, context=note.note_id)
-        created_at = note.created_at.ToDatetime(tzinfo=UTC)
-        if note.session.HasField("actual_start"):
-            date_of_service = note.session.actual_start.ToDatetime(tzinfo=UTC)
-        else:
-            date_of_service = created_at
+    async def _fields(self, note: Note) -> Document:
+        box = await self._keyring.seal(note.clinician_id, note, context=note.note_id)
         signed_at: datetime | None = None
         if note.signature.HasField("signed_at"):
             signed_at = note.signature.signed_at.ToDatetime(tzinfo=UTC)
         return {
             "session_id": note.session_id,
             "clinician_id": note.clinician_id,
+            "author_id": note.author_id or note.clinician_id,
             "client_id": note.client_id,
             "status": STATUS_NAMES[note.status],
-            "format": note.format,
-            "origin": ORIGIN_NAMES.get(note.origin, "unspecified"),
+            "note_type": TYPE_NAMES[note.note_type],
             "version": note.version,
-            "created_at": created_at,
+            "created_at": note.created_at.ToDatetime(tzinfo=UTC),
             "updated_at": note.updated_at.ToDatetime(tzinfo=UTC),
-            "date_of_service": date_of_service,
+            "date_of_service": note.date_of_service.ToDatetime(tzinfo=UTC),
             "signed_at": signed_at,
             "sealed_note": box.SerializeToString(),
         }
 
-    def _open(self, doc: Document) -> Note:
+    async def _open(self, doc: Document) -> Note:
         box = SealedBox.FromString(bytes(doc["sealed_note"]))
-        return self._sealer.open(box, Note, context=str(doc["_id"]))
+        try:
+            return await self._keyring.open(box, Note, context=str(doc["_id"]))
+        except DecryptionError:
+            raise NoteUnreadable() from None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,12 +1,13 @@
-"""The NotesStore gRPC service: a clinician lists, reads, edits and signs their notes.
+"""The NotesStore gRPC service: a clinician lists, reads, writes, signs and amends their
+notes, and keeps their templates and note preferences.
 
-Every call names its clinician by bearer token; a note or client of anyone else is
-answered exactly like one that does not exist.
+Every call names its clinician by bearer token; a note, client or template of anyone
+else is answered exactly like one that does not exist. Every read and change of a note
+is recorded in the audit trail.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -14,26 +15,60 @@ from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from notewell.notes.v1 import notes_store_pb2_grpc
-from notewell.notes.v1.note_pb2 import Note, NoteSection
+from notewell.notes.v1.note_pb2 import (
+    Note,
+    NoteFormat,
+    NotePreferences,
+    NoteSection,
+    NoteTemplate,
+    NoteType,
+)
 from notewell.notes.v1.notes_store_pb2 import (
+    AddAddendumRequest,
+    CreateNoteRequest,
+    DiscardNoteRequest,
+    DiscardNoteResponse,
     GetNoteRequest,
+    GetPreferencesRequest,
+    ListAuditEventsRequest,
+    ListAuditEventsResponse,
+    ListClientsRequest,
+    ListClientsResponse,
     ListNotesRequest,
     ListNotesResponse,
+    ListTemplatesRequest,
+    ListTemplatesResponse,
     SaveNoteRequest,
+    SaveTemplateRequest,
     UpdateNoteRequest,
+    UpdatePreferencesRequest,
 )
+from notewell.notes_store import audit
+from notewell.notes_store.audit import AuditTrail
 from notewell.notes_store.errors import (
     BadRequest,
     NoteNotFound,
+    NoteNotSigned,
     NoteRefused,
     NoteSigned,
+    NoteUnreadable,
     StaleVersion,
+    TemplateNotFound,
 )
-from notewell.notes_store.note_changes import check_changeable, revised, signed
+from notewell.notes_store.note_changes import (
+    NewNoteDetails,
+    amended,
+    check_amendable,
+    check_changeable,
+    new_note,
+    revised,
+    signed,
+)
 from notewell.notes_store.note_records import NoteRecords
-from notewell.notes_store.note_saved import note_saved_outbox
+from notewell.notes_store.note_saved import NoteSavedAnnouncer
+from notewell.notes_store.preferences import PreferencesStore
+from notewell.notes_store.templates import TemplateStore
 from notewell.platform.auth import TokenVerifier
-from notewell.platform.crypto import Sealer
 from notewell.platform.logs import get_logger
 
 log = get_logger(__name__)
@@ -46,9 +81,22 @@ S = TypeVar("S", bound="NotesStoreService")
 STATUS_OF: dict[type[NoteRefused], grpc.StatusCode] = {
     BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
     NoteNotFound: grpc.StatusCode.NOT_FOUND,
+    TemplateNotFound: grpc.StatusCode.NOT_FOUND,
     NoteSigned: grpc.StatusCode.FAILED_PRECONDITION,
+    NoteNotSigned: grpc.StatusCode.FAILED_PRECONDITION,
+    NoteUnreadable: grpc.StatusCode.FAILED_PRECONDITION,
     StaleVersion: grpc.StatusCode.ABORTED,
 }
+FORMAT_NAMES = {
+    NoteFormat.NOTE_FORMAT_SOAP: "SOAP",
+    NoteFormat.NOTE_FORMAT_DAP: "DAP",
+    NoteFormat.NOTE_FORMAT_BIRP: "BIRP",
+    NoteFormat.NOTE_FORMAT_GIRP: "GIRP",
+    NoteFormat.NOTE_FORMAT_PIE: "PIE",
+    NoteFormat.NOTE_FORMAT_NARRATIVE: "narrative",
+    NoteFormat.NOTE_FORMAT_CUSTOM: "custom",
+}
+MAX_TEXT_CHARS = 100_000
 
 
 def answers_refusals(
@@ -76,18 +124,33 @@ def answers_refusals(
     return call
 
 
+def _method(name: str) -> str:
+    return "NotesStore/" + name
+
+
 class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
     def __init__(
         self,
         records: NoteRecords,
+        trail: AuditTrail,
+        templates: TemplateStore,
+        preferences: PreferencesStore,
         verifier: TokenVerifier,
-        sealer: Sealer,
-        note_saved_topic: str,
+        announcer: NoteSavedAnnouncer,
     ) -> None:
         self._records = records
+        self._trail = trail
+        self._templates = templates
+        self._preferences = preferences
         self._verifier = verifier
-        self._sealer = sealer
-        self._note_saved_topic = note_saved_topic
+        self._announcer = announcer
+
+    @answers_refusals
+    async def ListClients(
+        self, request: ListClientsRequest, context: Context
+    ) -> ListClientsResponse:
+        clinician_id = await self._verifier.clinician_of(context)
+        return ListClientsResponse(clients=await self._records.clients(clinician_id))
 
     @answers_refusals
     async def ListNotes(
@@ -95,26 +158,77 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
     ) -> ListNotesResponse:
         clinician_id = await self._verifier.clinician_of(context)
         client_id = _required(request.client_id, "client_id")
-        notes = await self._records.for_client(clinician_id, client_id)
+        notes = await self._records.for_client(
+            clinician_id, client_id, request.include_psychotherapy_notes
+        )
+        await self._trail.record_many(
+            clinician_id,
+            audit.READ,
+            _method("ListNotes"),
+            [(n.note_id, n.version) for n in notes],
+        )
         return ListNotesResponse(notes=notes)
 
     @answers_refusals
     async def GetNote(self, request: GetNoteRequest, context: Context) -> Note:
         clinician_id = await self._verifier.clinician_of(context)
         note_id = _required(request.note_id, "note_id")
-        return await self._records.load(note_id, clinician_id)
+        note = await self._records.load(note_id, clinician_id)
+        await self._trail.record(
+            clinician_id, audit.READ, _method("GetNote"), note_id, note.version
+        )
+        return note
+
+    @answers_refusals
+    async def CreateNote(self, request: CreateNoteRequest, context: Context) -> Note:
+        clinician_id = await self._verifier.clinician_of(context)
+        client_id = _required(request.client_id, "client_id")
+        _limit(request.title, "title")
+
+        template: NoteTemplate | None = None
+        note_type = request.note_type or NoteType.NOTE_TYPE_PROGRESS
+        if request.template_id:
+            template = await self._templates.get(clinician_id, request.template_id)
+            note_type = template.note_type or NoteType.NOTE_TYPE_PROGRESS
+        note_format = request.format
+        if not note_format:
+            preferred = await self._preferences.of(clinician_id)
+            note_format = FORMAT_NAMES.get(preferred.format, "SOAP")
+
+        now = datetime.now(UTC)
+        served = now
+        if request.HasField("date_of_service"):
+            served = request.date_of_service.ToDatetime(tzinfo=UTC)
+        details = NewNoteDetails(
+            title=request.title,
+            format=note_format,
+            session_id=request.session_id,
+            date_of_service=served,
+            now=now,
+        )
+        note = new_note(clinician_id, client_id, note_type, template, details)
+        await self._records.add(note)
+        await self._trail.record(
+            clinician_id, audit.CREATED, _method("CreateNote"), note.note_id, 1
+        )
+        log.info("note_created", extra={"note_id": note.note_id})
+        return note
 
     @answers_refusals
     async def UpdateNote(self, request: UpdateNoteRequest, context: Context) -> Note:
         clinician_id = await self._verifier.clinician_of(context)
         note_id = _required(request.note_id, "note_id")
         base_version = _base_version(request.base_version)
+        _limit(request.title, "title")
         _check_sections(request.sections)
 
         note = await self._records.load(note_id, clinician_id)
         check_changeable(note, base_version)
         after = revised(note, request.title, request.sections, datetime.now(UTC))
-        stored = await self._records.replace(note, after)
+        stored = await self._records.replace(note, after, check_changeable)
+        await self._trail.record(
+            clinician_id, audit.CHANGED, _method("UpdateNote"), note_id, stored.version
+        )
 
         log.info("note_updated", extra={"note_id": note_id, "version": stored.version})
         return stored
@@ -129,10 +243,11 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         check_changeable(note, base_version)
         now = datetime.now(UTC)
         after = signed(note, clinician_id, now)
-        outbox = await asyncio.to_thread(
-            note_saved_outbox, self._sealer, self._note_saved_topic, after, now
+        outbox = await self._announcer.outbox(after, now)
+        stored = await self._records.replace(note, after, check_changeable, outbox)
+        await self._trail.record(
+            clinician_id, audit.SIGNED, _method("SaveNote"), note_id, stored.version
         )
-        stored = await self._records.replace(note, after, outbox)
 
         log.info(
             "note_signed",
@@ -144,11 +259,125 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         )
         return stored
 
+    @answers_refusals
+    async def AddAddendum(self, request: AddAddendumRequest, context: Context) -> Note:
+        clinician_id = await self._verifier.clinician_of(context)
+        note_id = _required(request.note_id, "note_id")
+        base_version = _base_version(request.base_version)
+        _required(request.text, "text")
+        _limit(request.text, "text")
+
+        note = await self._records.load(note_id, clinician_id)
+        check_amendable(note, base_version)
+        now = datetime.now(UTC)
+        after = amended(note, clinician_id, request.text, now)
+        outbox = await self._announcer.outbox(after, now)
+        stored = await self._records.replace(note, after, check_amendable, outbox)
+        await self._trail.record(
+            clinician_id,
+            audit.ADDENDUM_ADDED,
+            _method("AddAddendum"),
+            note_id,
+            stored.version,
+        )
+
+        log.info("addendum_added", extra={"note_id": note_id, "version": stored.version})
+        return stored
+
+    @answers_refusals
+    async def DiscardNote(
+        self, request: DiscardNoteRequest, context: Context
+    ) -> DiscardNoteResponse:
+        clinician_id = await self._verifier.clinician_of(context)
+        note_id = _required(request.note_id, "note_id")
+        base_version = _base_version(request.base_version)
+
+        note = await self._records.load(note_id, clinician_id)
+        check_changeable(note, base_version)
+        await self._records.discard(note, check_changeable, datetime.now(UTC))
+        await self._trail.record(
+            clinician_id,
+            audit.DISCARDED,
+            _method("DiscardNote"),
+            note_id,
+            note.version + 1,
+        )
+
+        log.info("note_discarded", extra={"note_id": note_id})
+        return DiscardNoteResponse(note_id=note_id)
+
+    @answers_refusals
+    async def GetPreferences(
+        self, request: GetPreferencesRequest, context: Context
+    ) -> NotePreferences:
+        clinician_id = await self._verifier.clinician_of(context)
+        return await self._preferences.of(clinician_id)
+
+    @answers_refusals
+    async def UpdatePreferences(
+        self, request: UpdatePreferencesRequest, context: Context
+    ) -> NotePreferences:
+        clinician_id = await self._verifier.clinician_of(context)
+        preferences = request.preferences
+        for name in ("clinician_reference", "client_reference", "client_pronouns"):
+            _limit(getattr(preferences, name), name, 200)
+        custom = preferences.format == NoteFormat.NOTE_FORMAT_CUSTOM
+        if custom != bool(preferences.custom_template_id):
+            raise BadRequest("custom_template_id goes with format CUSTOM, and only it")
+        if custom:
+            await self._templates.get(clinician_id, preferences.custom_template_id)
+
+        await self._preferences.replace(clinician_id, preferences)
+        log.info("preferences_updated", extra={"clinician_id": clinician_id})
+        return preferences
+
+    @answers_refusals
+    async def ListTemplates(
+        self, request: ListTemplatesRequest, context: Context
+    ) -> ListTemplatesResponse:
+        clinician_id = await self._verifier.clinician_of(context)
+        return ListTemplatesResponse(templates=await self._templates.all_of(clinician_id))
+
+    @answers_refusals
+    async def SaveTemplate(
+        self, request: SaveTemplateRequest, context: Context
+    ) -> NoteTemplate:
+        clinician_id = await self._verifier.clinician_of(context)
+        template = request.template
+        _required(template.name, "template.name")
+        if not template.headings:
+            raise BadRequest("a template needs at least one heading")
+        seen: set[str] = set()
+        for index, heading in enumerate(template.headings):
+            if not heading.key.strip() or heading.key in seen:
+                raise BadRequest(f"heading {index} needs a key of its own")
+            seen.add(heading.key)
+            _limit(heading.instruction, f"heading {index} instruction", 5_000)
+
+        stored = await self._templates.save(clinician_id, template)
+        log.info("template_saved", extra={"template_id": stored.template_id})
+        return stored
+
+    @answers_refusals
+    async def ListAuditEvents(
+        self, request: ListAuditEventsRequest, context: Context
+    ) -> ListAuditEventsResponse:
+        clinician_id = await self._verifier.clinician_of(context)
+        note_id = _required(request.note_id, "note_id")
+        if not await self._records.owns(note_id, clinician_id):
+            raise NoteNotFound()
+        return ListAuditEventsResponse(events=await self._trail.of_note(note_id))
+
 
 def _required(value: str, name: str) -> str:
     if not value.strip():
         raise BadRequest(f"{name} is required")
     return value
+
+
+def _limit(value: str, name: str, most: int = MAX_TEXT_CHARS) -> None:
+    if len(value) > most:
+        raise BadRequest(f"{name} is longer than {most} characters")
 
 
 def _base_version(value: int) -> int:
@@ -166,3 +395,4 @@ def _check_sections(sections: Sequence[NoteSection]) -> None:
         if section.key in seen:
             raise BadRequest(f"section {index} repeats an earlier section's key")
         seen.add(section.key)
+        _limit(section.text, f"section {index} text")

@@ -11,3 +11,13 @@ class Settings(PlatformSettings):
 
     # Consumer group on draft.created; every replica shares it.
     group_id: str = Field("notes-store", alias="KAFKA_GROUP_ID")
+
+    # How long an unwrapped data key stays in memory. A shredded key keeps working in
+    # a running replica for at most this long.
+    data_key_cache_seconds: float = Field(60.0, alias="DATA_KEY_CACHE_SECONDS")
+
+    # Holds back the outbox relay after start-up; for failure drills and tests that
+    # stop the store between writing a note and publishing it.
+    outbox_relay_start_delay_seconds: float = Field(
+        0.0, alias="OUTBOX_RELAY_START_DELAY_SECONDS"
+    )
