@@ -29,6 +29,10 @@ gen: setup
 gen-check: setup
 	@bash scripts/gen_proto.sh --check
 
+# p50/p95 latency of notes-store's GetNote, ListNotes (500 notes) and UpdateNote over gRPC.
+bench-notes: setup
+	@$(PY) services/notes-store/bench/bench_grpc.py
+
 # Speech to text on synthesized AnnoMI sessions: word error rate, speaker attribution,
 # real-time factor.
 bench-stt: setup
