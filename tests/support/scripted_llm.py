@@ -16,12 +16,14 @@ What a call gets, first match wins:
 1. ``fail_all(status)`` or ``hang_all()`` was called: every call fails with that HTTP
    status, or hangs until ``recover()`` or ``stop()``;
 2. the queue is not empty: its next item, either a reply text or ``Fail(status)`` /
-   ``Hang()`` for that one call;
+   ``Hang()`` / ``Trickle(text, pause)`` for that one call;
 3. ``respond`` is set: ``respond(messages, response_format)`` returns the reply text
    (raising makes the call fail with HTTP 500);
 4. otherwise HTTP 500, counted in ``unscripted``.
 
-Every call is recorded in ``requests`` (failed and hanging ones too), in arrival order.
+Replies are streamed as server-sent events when the request asks for ``"stream": true``,
+and sent whole otherwise. Every call is recorded in ``requests`` (failed and hanging
+ones too), in arrival order.
 ``GET /v1/models`` lists one model, for readiness probes.
 """
 
@@ -57,7 +59,16 @@ class Hang:
     seconds: float = 3600.0
 
 
-Item = str | Fail | Hang
+@dataclass(frozen=True)
+class Trickle:
+    """Stream ``content`` to one call in small pieces, ``pause`` seconds apart (sent
+    whole, after the pauses, to a caller that did not ask for a stream)."""
+
+    content: str
+    pause: float = 0.1
+
+
+Item = str | Fail | Hang | Trickle
 
 
 @dataclass(frozen=True)
@@ -75,16 +86,18 @@ class Request:
 
     @property
     def response_format(self) -> dict[str, Any] | None:
-        return self.body.get("response_format")
+        fmt: dict[str, Any] | None = self.body.get("response_format")
+        return fmt
 
     @property
     def schema(self) -> dict[str, Any] | None:
         """The JSON schema the caller asked the answer to follow, in either the
         ``json_object`` + ``schema`` or the ``json_schema`` form."""
         fmt = self.response_format or {}
-        if "schema" in fmt:
-            return fmt["schema"]
-        return (fmt.get("json_schema") or {}).get("schema")
+        schema: dict[str, Any] | None = fmt.get("schema")
+        if schema is None:
+            schema = (fmt.get("json_schema") or {}).get("schema")
+        return schema
 
     @property
     def prompt(self) -> str:
@@ -254,8 +267,38 @@ def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 self._send(503, _error("released from a scripted hang"))
             elif isinstance(item, Fail):
                 self._send(item.status, _error("scripted failure"))
+            elif isinstance(item, Trickle):
+                if body.get("stream"):
+                    self._stream(item.content, body, item.pause, released)
+                else:
+                    released.wait(item.pause * len(_chunks(item.content, body)))
+                    self._send(200, _completion(item.content, body))
+            elif body.get("stream"):
+                self._stream(item, body)
             else:
                 self._send(200, _completion(item, body))
+
+        def _stream(
+            self,
+            content: str,
+            body: dict[str, Any],
+            pause: float = 0.0,
+            released: threading.Event | None = None,
+        ) -> None:
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                for chunk in _chunks(content, body):
+                    if pause and released is not None and released.wait(pause):
+                        return
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()
@@ -274,6 +317,36 @@ def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
 
 def _error(message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "server_error", "code": None}}
+
+
+def _chunks(content: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The reply as streamed chat.completion.chunk objects, a few characters each."""
+    common = {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": body.get("model") or MODEL,
+    }
+    pieces = [content[i : i + 16] for i in range(0, len(content), 16)] or [""]
+    chunks = [
+        {
+            **common,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": piece}
+                    if n == 0
+                    else {"content": piece},
+                    "finish_reason": None,
+                }
+            ],
+        }
+        for n, piece in enumerate(pieces)
+    ]
+    chunks.append(
+        {**common, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    )
+    return chunks
 
 
 def _completion(content: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from notewell.drafter.condensing import Line, chunks, material_chars, point_line
+import pytest
+
+from notewell.drafter.condensing import (
+    Line,
+    chunks,
+    material_chars,
+    parse_points,
+    point_line,
+)
+from notewell.drafter.model import InvalidModelOutput
 
 
 def test_chunks_are_balanced_bounded_and_complete() -> None:
@@ -31,3 +40,19 @@ def test_a_point_line_names_its_evidence() -> None:
         "[u3, u9] Sleep is poor."
     )
     assert point_line("Unsourced.", ()).render() == "[no id] Unsourced."
+
+
+def test_an_answer_cut_off_at_the_token_limit_keeps_its_complete_points() -> None:
+    cut = (
+        '{"points": [{"text": "Sleep is poor.", "utterance_ids": ["u9"]}, '
+        '{"text": "Panic at {work}", "utterance_ids": ["u1", "u3"]}, '
+        '{"text": "Two panic att'
+    )
+    assert parse_points(cut) == [
+        ("Sleep is poor.", ["u9"]),
+        ("Panic at {work}", ["u1", "u3"]),
+    ]
+    with pytest.raises(InvalidModelOutput):
+        parse_points('{"points": [{"text": "Two panic att')
+    with pytest.raises(InvalidModelOutput):
+        parse_points('{"points": "none"}')

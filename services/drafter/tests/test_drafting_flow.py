@@ -241,17 +241,28 @@ async def test_invalid_events_are_dead_lettered_without_calling_the_model(
     no_client = harness.event(harness.transcript())
     no_client.client_id = ""
 
-    for event in (unopenable, moved, no_client):
+    silent = harness.transcript([(SpeakerRole.SPEAKER_ROLE_CLIENT, "  ")])
+    elsewhere = harness.transcript()
+    elsewhere_event = harness.event(elsewhere)
+    elsewhere.session_id = "sess-other"
+    # Sealed for the event's session but naming another one inside.
+    elsewhere_event.transcript.CopyFrom(
+        harness.sealer.seal(elsewhere, context=elsewhere_event.session_id)
+    )
+    invalid = (unopenable, moved, no_client, harness.event(silent), elsewhere_event)
+    for event in invalid:
         await harness.send(event)
 
     letters = await harness.bus.read(
-        events.dead_letter_topic(events.TRANSCRIPT_READY), DeadLetter, 3
+        events.dead_letter_topic(events.TRANSCRIPT_READY), DeadLetter, len(invalid)
     )
     by_session = {letter.session_id: letter for _, letter in letters}
     assert by_session[unopenable.session_id].reason_code == "unreadable_transcript"
     assert by_session["sess-elsewhere"].reason_code == "unreadable_transcript"
     assert by_session[no_client.session_id].reason_code == "missing_field"
     assert "client_id" in by_session[no_client.session_id].reason
+    assert by_session[silent.session_id].reason_code == "empty_transcript"
+    assert by_session[elsewhere_event.session_id].reason_code == "session_mismatch"
     assert all(letter.service == "drafter" for _, letter in letters)
     assert harness.llm.calls == 0
     assert await harness.bus.total(events.DRAFT_CREATED) == 0

@@ -9,7 +9,7 @@ import pytest
 from notewell.drafter.drafting import Drafter
 from notewell.drafter.model import LanguageModel
 from notewell.drafter.settings import Settings
-from tests.support.scripted_llm import Fail, Hang
+from tests.support.scripted_llm import Fail, Hang, Trickle
 
 pytestmark = pytest.mark.asyncio
 
@@ -67,3 +67,32 @@ async def test_the_whole_draft_has_a_deadline(llm, short_transcript) -> None:
     assert draft.extractive_fallback
     assert time.monotonic() - started < 5
     assert llm.calls == 1
+
+
+async def test_a_slow_but_steady_answer_is_not_cut_off(
+    llm, short_transcript, soap
+) -> None:
+    # About 40 pieces 0.1 s apart: far longer than the wait for the first piece.
+    llm.reply(Trickle(soap(), pause=0.1))
+    settings = _settings(llm, LLM_TIMEOUT_SECONDS="1", LLM_STALL_SECONDS="1")
+    model = LanguageModel(settings)
+    started = time.monotonic()
+    try:
+        draft = await Drafter(model, settings).draft("s", short_transcript, "facts")
+    finally:
+        await model.close()
+    assert time.monotonic() - started > 2
+    assert not draft.extractive_fallback
+    assert llm.calls == 1
+
+
+async def test_an_answer_that_stalls_is_abandoned(llm, short_transcript, soap) -> None:
+    llm.reply(Trickle(soap(), pause=2.0), soap(plan="From the second attempt."))
+    settings = _settings(llm, LLM_TIMEOUT_SECONDS="5", LLM_STALL_SECONDS="0.5")
+    model = LanguageModel(settings)
+    try:
+        draft = await Drafter(model, settings).draft("s", short_transcript, "facts")
+    finally:
+        await model.close()
+    assert llm.calls == 2
+    assert draft.sections[3].text == "From the second attempt."

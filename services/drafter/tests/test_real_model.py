@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 
 import pytest
 
@@ -22,10 +23,11 @@ def settings(service_env: dict[str, str], llm_env: dict[str, str]) -> Settings:
         OPENAI_BASE_URL=llm_env["OPENAI_BASE_URL"],
         OPENAI_API_KEY=llm_env["OPENAI_API_KEY"],
         LLM_MODEL=llm_env["LLM_MODEL"],
-        # On two shared cores a call can take minutes when other work competes; one
-        # long attempt shows what the model can do, where a retry would only add time.
-        LLM_TIMEOUT_SECONDS="420",
+        # On two shared cores reading the prompt can take minutes when other work
+        # competes; one patient attempt shows what the model does, a retry only adds.
+        LLM_TIMEOUT_SECONDS="400",
         LLM_MAX_ATTEMPTS="1",
+        DRAFTER_GROUP_ID=f"drafter-{uuid.uuid4().hex[:8]}",
     )
     return Settings(**env)
 

@@ -3,6 +3,7 @@ utterances, one model call per chunk; the note is then written from the points."
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -11,13 +12,14 @@ from pydantic import BaseModel, ValidationError
 
 from notewell.drafter import prompts
 from notewell.drafter.evidence import ids_schema, known_ids
-from notewell.drafter.model import InvalidModelOutput, LanguageModel
+from notewell.drafter.model import InvalidModelOutput, LanguageModel, load_json
 from notewell.drafter.transcript import CHARS_PER_TOKEN
 from notewell.platform.logs import get_logger
 
 log = get_logger(__name__)
 
-MAX_POINTS_PER_CHUNK = 12
+# With the words per point the prompt asks for, eight fit LLM_CONDENSE_MAX_TOKENS.
+MAX_POINTS_PER_CHUNK = 8
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,34 @@ def points_schema(known: frozenset[str]) -> dict[str, Any]:
     }
 
 
-def parse_points(data: Any) -> list[tuple[str, list[str]]]:
+def parse_points(content: str) -> list[tuple[str, list[str]]]:
+    """The points of an answer. One cut off at the token limit keeps the points it
+    completed: they are as good as those of a finished answer."""
+    try:
+        data = load_json(content)
+    except InvalidModelOutput:
+        data = _completed_points(content)
     try:
         answer = _PointsAnswer.model_validate(data)
     except ValidationError:
         raise InvalidModelOutput("answer does not match the points schema") from None
     return [(p.text, p.utterance_ids) for p in answer.points]
+
+
+def _completed_points(content: str) -> Any:
+    """The answer up to its last complete point, closed; InvalidModelOutput when no
+    point was completed."""
+    end = content.rfind("}")
+    while end > 0:
+        try:
+            data = json.loads(content[: end + 1] + "]}")
+        except json.JSONDecodeError:
+            end = content.rfind("}", 0, end)
+            continue
+        if isinstance(data, dict) and data.get("points"):
+            return data
+        break
+    raise InvalidModelOutput("answer is cut off before its first point")
 
 
 class Condenser:

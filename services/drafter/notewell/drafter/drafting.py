@@ -15,7 +15,7 @@ from notewell.drafter.fallback import extractive_sections
 from notewell.drafter.model import LanguageModel, ModelUnavailable
 from notewell.drafter.settings import Settings
 from notewell.drafter.soap import Section, note_schema, parse_note
-from notewell.drafter.transcript import CHARS_PER_TOKEN, role_label
+from notewell.drafter.transcript import CHARS_PER_TOKEN, utterance_label
 from notewell.platform.logs import get_logger
 
 log = get_logger(__name__)
@@ -71,7 +71,7 @@ class Drafter:
     async def _write(self, transcript: Transcript, session_facts: str) -> list[Section]:
         known = transcript_ids(transcript)
         material = [
-            Line(f"[{u.id}] {role_label(u)}:", " ".join(u.text.split()))
+            Line(utterance_label(u), " ".join(u.text.split()))
             for u in transcript.utterances
             if u.text.strip()
         ]

@@ -42,8 +42,11 @@ class TranscriptReadyHandler:
             log.info("draft_already_exists", extra={"session_id": session_id})
             return
 
+        # Exception messages stay off the span: a library's may quote what it handled.
         with tracer.start_as_current_span(
-            "draft_note", attributes={"session_id": session_id}
+            "draft_note",
+            attributes={"session_id": session_id},
+            record_exception=False,
         ):
             transcript = open_transcript(event, self._sealer)
             log.info(

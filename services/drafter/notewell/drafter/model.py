@@ -47,9 +47,12 @@ class LanguageModel:
     llama.cpp (which turns it into a grammar) and hosted endpoints accept; llama.cpp
     answers ``json_schema`` with HTTP 500.
 
-    Answers are streamed: llama.cpp keeps generating a plain request whose caller has
-    given up, so a timed-out attempt would hold up the retry behind it, while closing a
-    stream stops the generation.
+    Answers are streamed. An attempt fails when the first piece takes longer than
+    ``LLM_TIMEOUT_SECONDS`` (the prompt is read in that time) or the stream then stalls
+    for ``LLM_STALL_SECONDS``; an answer that keeps coming, however slowly on a busy
+    machine, is not thrown away. Closing a stream also stops the generation on a
+    llama.cpp server, which finishes a plain request even after its caller gave up and
+    would hold up the retry behind it.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -58,7 +61,8 @@ class LanguageModel:
         self._client = AsyncOpenAI(
             base_url=settings.openai_base_url,
             api_key=settings.openai_api_key,
-            timeout=settings.llm_timeout_seconds,
+            # The asyncio limits in _stream decide; this only backs them up.
+            timeout=settings.llm_timeout_seconds + settings.llm_stall_seconds,
             max_retries=0,
         )
 
@@ -71,9 +75,10 @@ class LanguageModel:
         messages: Messages,
         schema: dict[str, Any],
         max_tokens: int,
-        parse: Callable[[Any], T],
+        parse: Callable[[str], T],
     ) -> T:
-        """``parse`` of the model's JSON answer; ModelUnavailable after the last attempt.
+        """``parse`` of the model's answer text (raising InvalidModelOutput when it is
+        unusable); ModelUnavailable after the last attempt.
 
         ``purpose`` names the call in logs ("note", "condense"); nothing of the prompt or
         the answer is logged.
@@ -81,10 +86,10 @@ class LanguageModel:
         settings = self._settings
         for attempt in range(1, settings.llm_max_attempts + 1):
             started = time.monotonic()
+            answer: _Answer | None = None
             try:
-                async with asyncio.timeout(settings.llm_timeout_seconds):
-                    answer = await self._stream(messages, schema, max_tokens)
-                result = parse(_json(answer.content))
+                answer = await self._stream(messages, schema, max_tokens)
+                result = parse(answer.content)
             except _RETRYABLE as exc:
                 log.warning(
                     "model_call_failed",
@@ -93,6 +98,8 @@ class LanguageModel:
                         "attempt": attempt,
                         "error_type": type(exc).__name__,
                         "seconds": round(time.monotonic() - started, 2),
+                        # "length" means the answer was cut off at max_tokens.
+                        "finish_reason": answer.finish_reason if answer else None,
                     },
                 )
             else:
@@ -121,30 +128,34 @@ class LanguageModel:
         # Typed loosely: the client's types know only OpenAI's own response formats.
         response_format: Any = {"type": "json_object", "schema": schema}
         chat: Any = messages
-        stream = await self._client.chat.completions.create(
-            model=settings.llm_model,
-            messages=chat,
-            response_format=response_format,
-            max_tokens=max_tokens,
-            temperature=settings.llm_temperature,
-            extra_body=extra_body,
-            stream=True,
-        )
         parts: list[str] = []
         finish_reason: str | None = None
         chunks = 0
-        async with stream:
-            async for chunk in stream:
-                chunks += 1
-                for choice in chunk.choices[:1]:
-                    if choice.delta and choice.delta.content:
-                        parts.append(choice.delta.content)
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(settings.llm_timeout_seconds) as limit:
+            stream = await self._client.chat.completions.create(
+                model=settings.llm_model,
+                messages=chat,
+                response_format=response_format,
+                max_tokens=max_tokens,
+                temperature=settings.llm_temperature,
+                extra_body=extra_body,
+                stream=True,
+            )
+            async with stream:
+                async for chunk in stream:
+                    chunks += 1
+                    limit.reschedule(loop.time() + settings.llm_stall_seconds)
+                    for choice in chunk.choices[:1]:
+                        if choice.delta and choice.delta.content:
+                            parts.append(choice.delta.content)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
         return _Answer("".join(parts), finish_reason, chunks)
 
 
-def _json(content: str) -> Any:
+def load_json(content: str) -> Any:
+    """The answer as JSON, or InvalidModelOutput (never quoting the answer)."""
     try:
         return json.loads(content)
     except json.JSONDecodeError:

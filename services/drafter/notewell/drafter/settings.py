@@ -10,27 +10,29 @@ class Settings(PlatformSettings):
     group_id: str = Field("drafter", alias="DRAFTER_GROUP_ID")
     # A draft of a long session takes minutes on a small model; the consumer must not be
     # evicted from its group meanwhile. Keep it above LLM_DRAFT_DEADLINE_SECONDS.
-    max_poll_interval_ms: int = Field(1_200_000, alias="DRAFTER_MAX_POLL_INTERVAL_MS")
+    max_poll_interval_ms: int = Field(1_800_000, alias="DRAFTER_MAX_POLL_INTERVAL_MS")
 
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", alias="OPENAI_BASE_URL")
     openai_api_key: str = Field("local", alias="OPENAI_API_KEY")
     llm_model: str = Field("qwen2.5-coder-1.5b-instruct", alias="LLM_MODEL")
-    # One model call, from request to the last token.
-    llm_timeout_seconds: float = Field(240.0, alias="LLM_TIMEOUT_SECONDS")
+    # Wait for the first piece of an answer, which covers reading the prompt; then the
+    # longest pause allowed between pieces.
+    llm_timeout_seconds: float = Field(240.0, gt=0, alias="LLM_TIMEOUT_SECONDS")
+    llm_stall_seconds: float = Field(60.0, gt=0, alias="LLM_STALL_SECONDS")
     llm_max_attempts: int = Field(3, ge=1, alias="LLM_MAX_ATTEMPTS")
     # Pause before the second attempt; doubled before each later one.
     llm_backoff_seconds: float = Field(2.0, ge=0, alias="LLM_BACKOFF_SECONDS")
     # The whole model-written draft (condensing included); past it, the extractive
     # fallback is used.
     llm_draft_deadline_seconds: float = Field(
-        900.0, gt=0, alias="LLM_DRAFT_DEADLINE_SECONDS"
+        1500.0, gt=0, alias="LLM_DRAFT_DEADLINE_SECONDS"
     )
     llm_temperature: float = Field(0.2, ge=0, alias="LLM_TEMPERATURE")
     # Sent as an extra body field: llama.cpp samples very slowly under a JSON grammar
     # without it. 0 leaves it out, for endpoints that reject unknown fields.
     llm_top_k: int = Field(40, ge=0, alias="LLM_TOP_K")
     note_max_tokens: int = Field(700, gt=0, alias="LLM_NOTE_MAX_TOKENS")
-    condense_max_tokens: int = Field(400, gt=0, alias="LLM_CONDENSE_MAX_TOKENS")
+    condense_max_tokens: int = Field(500, gt=0, alias="LLM_CONDENSE_MAX_TOKENS")
     # Estimated tokens (4 characters each) of transcript the note prompt may carry;
     # longer transcripts are condensed first. Sized for a model context of 8192 tokens.
     transcript_budget_tokens: int = Field(

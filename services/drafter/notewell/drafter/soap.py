@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from notewell.drafter.evidence import ids_schema
-from notewell.drafter.model import InvalidModelOutput
+from notewell.drafter.model import InvalidModelOutput, load_json
 
 FORMAT = "SOAP"
 NOT_ADDRESSED = "Not addressed in this session."
@@ -63,10 +63,10 @@ class _NoteAnswer(BaseModel):
     plan: _SectionAnswer
 
 
-def parse_note(data: Any) -> list[Section]:
+def parse_note(content: str) -> list[Section]:
     """The four sections of a model answer, in SOAP order, unchecked."""
     try:
-        answer = _NoteAnswer.model_validate(data)
+        answer = _NoteAnswer.model_validate(load_json(content))
     except ValidationError:
         # The validation message quotes the answer, which may quote the session.
         raise InvalidModelOutput("answer does not match the note schema") from None

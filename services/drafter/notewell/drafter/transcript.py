@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from google.protobuf.message import DecodeError
+
 from notewell.common.v1.common_pb2 import SpeakerRole, Transcript, Utterance
 from notewell.events.v1.events_pb2 import TranscriptReady
 from notewell.platform.crypto import DecryptionError, Sealer
@@ -32,7 +34,7 @@ def open_transcript(event: TranscriptReady, sealer: Sealer) -> Transcript:
     require_fields(event)
     try:
         transcript = sealer.open(event.transcript, Transcript, context=event.session_id)
-    except DecryptionError:
+    except (DecryptionError, DecodeError):
         raise InvalidEvent(
             "unreadable_transcript", "sealed transcript could not be opened"
         ) from None
@@ -44,15 +46,6 @@ def open_transcript(event: TranscriptReady, sealer: Sealer) -> Transcript:
     return transcript
 
 
-def role_label(utterance: Utterance) -> str:
-    return _ROLE_LABELS.get(utterance.role, "SPEAKER")
-
-
-def utterance_line(utterance: Utterance) -> str:
-    """``[u12] CLIENT: text`` on one line."""
-    text = " ".join(utterance.text.split())
-    return f"[{utterance.id}] {role_label(utterance)}: {text}"
-
-
-def estimate_tokens(text: str) -> int:
-    return -(-len(text) // CHARS_PER_TOKEN)
+def utterance_label(utterance: Utterance) -> str:
+    """How a prompt introduces a turn: ``[u12] CLIENT:``."""
+    return f"[{utterance.id}] {_ROLE_LABELS.get(utterance.role, 'SPEAKER')}:"
