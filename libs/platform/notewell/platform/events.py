@@ -15,6 +15,7 @@ from typing import TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from notewell.events.v1 import events_pb2
 
 SESSION_ENDED = "session.ended"

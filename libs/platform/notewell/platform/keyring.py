@@ -20,10 +20,11 @@ from typing import Any, Protocol, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import Message
-from notewell.common.v1.common_pb2 import SealedBox
-from notewell.platform.crypto import DataKey, DecryptionError, MasterKey
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
+
+from notewell.common.v1.common_pb2 import SealedBox
+from notewell.platform.crypto import DataKey, DecryptionError, MasterKey
 
 M = TypeVar("M", bound=Message)
 Document = dict[str, Any]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 
 from notewell.drafter.app import DrafterApp
@@ -15,10 +14,6 @@ from notewell.platform.telemetry import configure_tracing
 async def main() -> None:
     settings = Settings()
     configure_logging(settings.service_name, settings.log_level)
-    # The OpenAI client's HTTP stack logs every request; its debug records can carry
-    # payload details.
-    for name in ("httpx2", "httpcore2", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     configure_tracing(settings.service_name)
     app = DrafterApp(settings)
     stopping = asyncio.Event()
