@@ -352,8 +352,29 @@ async def test_the_trail_records_who_did_what(
     assert stamps == sorted(stamps)
 
     audit = harness.mongo[harness.settings.mongodb_database]["audit"]
-    docs = [doc async for doc in audit.find({"note_id": draft.note_id})]
+
+    async def copied() -> list | None:
+        docs = [doc async for doc in audit.find({"note_id": draft.note_id})]
+        changes = [d for d in docs if d["action"] != "read"]
+        return docs if len(changes) == 4 else None
+
+    # Changes' entries reach the collection through the audit relay.
+    docs = await harness.eventually(copied, "entries never copied into the trail")
     assert sum(1 for d in docs if d["action"] == "created") == 1
+    # The listing is one entry naming every note it returned.
+    listings = [doc async for doc in audit.find({"note_ids": draft.note_id})]
+    assert len(listings) == 1
+    assert listings[0]["note_ids"] == [draft.note_id]
+    assert listings[0]["versions"] == [4]
+    assert set(listings[0]) == {
+        "_id",
+        "note_ids",
+        "versions",
+        "actor_id",
+        "action",
+        "method",
+        "at",
+    }
     for doc in docs:
         assert set(doc) == {
             "_id",

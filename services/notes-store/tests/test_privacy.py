@@ -69,8 +69,24 @@ CLEAR_FIELDS = {
         # Emptied by the relay once note.saved is published; it only ever holds
         # sealed events.
         "outbox",
+        # Audit entries queued with each change until the audit relay copies them;
+        # ids, an action, a method, a version and a time only.
+        "audit_pending",
+        "audit_queued",
+        "audit_seq",
     },
-    "audit": {"_id", "note_id", "actor_id", "action", "method", "version", "at"},
+    # note_id for one note's entry; note_ids and versions for a listing's.
+    "audit": {
+        "_id",
+        "note_id",
+        "note_ids",
+        "versions",
+        "actor_id",
+        "action",
+        "method",
+        "version",
+        "at",
+    },
     "data_keys": {"_id", "owner_id", "wrapped", "master_key_id", "created_at"},
     "templates": {
         "_id",

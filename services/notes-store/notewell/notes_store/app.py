@@ -1,5 +1,6 @@
-"""Wires the notes store: MongoDB, the clinicians' data keys, the draft.created
-consumer, the outbox relay that publishes note.saved, and the NotesStore gRPC service."""
+"""Wires the notes store: MongoDB, the clinicians' data keys, the draft.created and
+consent.withdrawn consumers, the outbox relay that publishes note.saved, the audit
+relay that copies queued entries into the trail, and the NotesStore gRPC service."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 import grpc
 from faststream.kafka import KafkaBroker
 from notewell.notes.v1.notes_store_pb2_grpc import add_NotesStoreServicer_to_server
-from notewell.notes_store.audit import AuditTrail
+from notewell.notes_store.audit import AuditRelay, AuditTrail
+from notewell.notes_store.consent_withdrawal import ConsentWithdrawal, Withdrawals
 from notewell.notes_store.draft_intake import DraftIntake
 from notewell.notes_store.note_records import NoteRecords
 from notewell.notes_store.note_saved import NoteSavedAnnouncer
@@ -37,6 +39,7 @@ AUDIT_COLLECTION = "audit"
 DATA_KEYS_COLLECTION = "data_keys"
 TEMPLATES_COLLECTION = "templates"
 PREFERENCES_COLLECTION = "preferences"
+WITHDRAWN_SESSIONS_COLLECTION = "withdrawn_sessions"
 SERVICE_NAME = "notewell.notes.v1.NotesStore"
 
 
@@ -47,6 +50,8 @@ class NotesStoreApp:
         self._publisher: EventPublisher | None = None
         self._relay: OutboxRelay | None = None
         self._relay_task: asyncio.Task[None] | None = None
+        self._audit_relay: AuditRelay | None = None
+        self._audit_relay_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._broker: KafkaBroker | None = None
         self._server: grpc.aio.Server | None = None
@@ -59,11 +64,18 @@ class NotesStoreApp:
     async def start(self) -> None:
         settings = self._settings
         drafts_topic = settings.topic(events.DRAFT_CREATED)
+        consent_topic = settings.topic(events.CONSENT_WITHDRAWN)
         saved_topic = settings.topic(events.NOTE_SAVED)
         if settings.kafka_create_topics:
             await ensure_topics(
                 settings,
-                [drafts_topic, events.dead_letter_topic(drafts_topic), saved_topic],
+                [
+                    drafts_topic,
+                    events.dead_letter_topic(drafts_topic),
+                    consent_topic,
+                    events.dead_letter_topic(consent_topic),
+                    saved_topic,
+                ],
             )
 
         self._mongo = mongo_client(settings)
@@ -79,6 +91,9 @@ class NotesStoreApp:
         await records.ensure_indexes()
         trail = AuditTrail(database[AUDIT_COLLECTION])
         await trail.ensure_indexes()
+        self._audit_relay = AuditRelay(collection, trail)
+        await self._audit_relay.ensure_indexes()
+        withdrawals = Withdrawals(database[WITHDRAWN_SESSIONS_COLLECTION], records)
         templates = TemplateStore(database[TEMPLATES_COLLECTION], keyring)
         await templates.ensure_indexes()
         preferences = PreferencesStore(database[PREFERENCES_COLLECTION], keyring)
@@ -91,6 +106,10 @@ class NotesStoreApp:
             self._relay_after(settings.outbox_relay_start_delay_seconds),
             name="outbox-relay",
         )
+        self._audit_relay_task = asyncio.create_task(
+            self._audit_relay_after(settings.audit_relay_start_delay_seconds),
+            name="audit-relay",
+        )
 
         self._broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -99,12 +118,20 @@ class NotesStoreApp:
             # a "faststream" logger, which the platform's logging quiets to warnings.
             logger=get_logger("faststream.notes_store"),
         )
+        dead_letters = DeadLetters(self._publisher, settings.service_name)
         subscribe(
             self._broker,
             drafts_topic,
             settings.group_id,
-            DraftIntake(records, trail, sealer),
-            DeadLetters(self._publisher, settings.service_name),
+            DraftIntake(records, trail, sealer, withdrawals),
+            dead_letters,
+        )
+        subscribe(
+            self._broker,
+            consent_topic,
+            settings.group_id + "-consent",
+            ConsentWithdrawal(withdrawals),
+            dead_letters,
         )
         await self._broker.start()
 
@@ -133,6 +160,16 @@ class NotesStoreApp:
                 return
         await self._relay.run()
 
+    async def _audit_relay_after(self, delay_seconds: float) -> None:
+        assert self._audit_relay is not None
+        if delay_seconds > 0:
+            log.info("audit_relay_delayed", extra={"seconds": delay_seconds})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay_seconds)
+            if self._stopping.is_set():
+                return
+        await self._audit_relay.run()
+
     async def stop(self) -> None:
         if self._server is not None:
             await self._server.stop(grace=5)
@@ -145,6 +182,11 @@ class NotesStoreApp:
             self._relay.stop()
             await self._relay_task
             self._relay, self._relay_task = None, None
+        if self._audit_relay is not None and self._audit_relay_task is not None:
+            self._stopping.set()
+            self._audit_relay.stop()
+            await self._audit_relay_task
+            self._audit_relay, self._audit_relay_task = None, None
         if self._publisher is not None:
             await self._publisher.stop()
             self._publisher = None

@@ -16,6 +16,7 @@ from notewell.events.v1.events_pb2 import DraftCreated
 from notewell.notes.v1.note_pb2 import Note, NoteOrigin, NoteStatus, NoteType
 from notewell.notes_store import audit
 from notewell.notes_store.audit import AuditTrail
+from notewell.notes_store.consent_withdrawal import Withdrawals
 from notewell.notes_store.note_records import NoteRecords
 from notewell.platform import events
 from notewell.platform.crypto import DecryptionError, Sealer
@@ -32,10 +33,17 @@ ACTOR = "service:drafter"
 class DraftIntake:
     """The draft.created handler."""
 
-    def __init__(self, records: NoteRecords, trail: AuditTrail, sealer: Sealer) -> None:
+    def __init__(
+        self,
+        records: NoteRecords,
+        trail: AuditTrail,
+        sealer: Sealer,
+        withdrawals: Withdrawals,
+    ) -> None:
         self._records = records
         self._trail = trail
         self._sealer = sealer
+        self._withdrawals = withdrawals
 
     async def __call__(self, record: Received) -> None:
         event = events.decode(record.value, record.headers, DraftCreated)
@@ -55,18 +63,22 @@ class DraftIntake:
 
         draft = as_draft(event, note)
         ids = {"session_id": draft.session_id, "note_id": draft.note_id}
-        stored = await self._records.add(draft)
-        # Recorded on every delivery, under one entry id, so a crash between storing
-        # the draft and recording it still leaves exactly one entry.
-        await self._trail.record(
-            ACTOR,
-            audit.CREATED,
-            events.DRAFT_CREATED,
-            draft.note_id,
-            draft.version,
-            entry_id=f"{draft.note_id}:created",
-        )
+        entry_id = f"{draft.note_id}:created"
+        args = (ACTOR, audit.CREATED, events.DRAFT_CREATED, draft.note_id, draft.version)
+        # The entry is queued in the same insert as the draft; a redelivery stores
+        # neither again.
+        stored = await self._records.add(draft, audit.queued(*args, entry_id=entry_id))
         log.info("draft_stored" if stored else "draft_already_stored", extra=ids)
+        # Checked after storing: a withdrawal remembered before this sees the draft
+        # stored, or the draft sees the withdrawal here.
+        if await self._withdrawals.withdrawn(draft.clinician_id, draft.session_id):
+            discarded = await self._withdrawals.discard_drafts(
+                draft.clinician_id, draft.session_id
+            )
+            log.info(
+                "draft_of_withdrawn_session_discarded",
+                extra={**ids, "discarded": len(discarded)},
+            )
 
 
 def as_draft(event: DraftCreated, note: Note) -> Note:

@@ -16,6 +16,7 @@ from typing import Any
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.notes.v1.note_pb2 import Note, NoteStatus, NoteType
 from notewell.notes.v1.notes_store_pb2 import ClientSummary
+from notewell.notes_store import audit
 from notewell.notes_store.errors import NoteNotFound, NoteUnreadable, StaleVersion
 from notewell.platform.crypto import DecryptionError
 from notewell.platform.keyring import Keyring
@@ -40,6 +41,9 @@ TYPE_NAMES = {
 _STATUS_VALUES = {name: value for value, name in STATUS_NAMES.items()}
 PSYCHOTHERAPY = TYPE_NAMES[NoteType.NOTE_TYPE_PSYCHOTHERAPY]
 DISCARDED = STATUS_NAMES[NoteStatus.NOTE_STATUS_DISCARDED]
+DRAFT = STATUS_NAMES[NoteStatus.NOTE_STATUS_DRAFT]
+# A session's drafts are discarded in rounds; one per concurrent edit it ran into.
+MAX_DISCARD_ROUNDS = 5
 
 Document = dict[str, Any]
 # Raises the refusal that explains why a guarded change matched nothing.
@@ -62,12 +66,18 @@ class NoteRecords:
             ]
         )
 
-    async def add(self, note: Note) -> bool:
-        """Stores a new note under its note id; False when it was stored before."""
+    async def add(self, note: Note, audit_entry: Document) -> bool:
+        """Stores a new note under its note id, with its audit entry (fields from
+        ``audit.queued``) queued in the same insert; False when it was stored before."""
         fields = await self._fields(note)
         try:
             await self._collection.insert_one(
-                {"_id": note.note_id, **fields, "outbox_seq": 0}
+                {
+                    "_id": note.note_id,
+                    **fields,
+                    "outbox_seq": 0,
+                    **audit.queued_document(audit_entry),
+                }
             )
         except DuplicateKeyError:
             return False
@@ -83,12 +93,17 @@ class NoteRecords:
             raise NoteNotFound()
         return await self._open(doc)
 
-    async def owns(self, note_id: str, clinician_id: str) -> bool:
-        """Whether the note is the clinician's, discarded ones included."""
+    async def pending_audit(
+        self, note_id: str, clinician_id: str
+    ) -> dict[str, Document] | None:
+        """The audit entries still queued in the clinician's note (discarded ones
+        included); None when the note is not theirs."""
         doc = await self._collection.find_one(
-            {"_id": note_id, "clinician_id": clinician_id}, {"_id": 1}
+            {"_id": note_id, "clinician_id": clinician_id}, {"audit_pending": 1}
         )
-        return doc is not None
+        if doc is None:
+            return None
+        return dict(doc.get("audit_pending") or {})
 
     async def for_client(
         self, clinician_id: str, client_id: str, include_psychotherapy: bool
@@ -145,30 +160,56 @@ class NoteRecords:
         before: Note,
         after: Note,
         check: Check,
+        audit_entry: Document,
         outbox: dict[str, Any] | None = None,
     ) -> Note:
-        """Stores ``after`` in place of ``before`` in one atomic update, with the given
-        outbox fields. Of concurrent replacements of the same version exactly one
-        succeeds; for the others ``check`` raises why (StaleVersion, NoteSigned...)."""
+        """Stores ``after`` in place of ``before`` in one atomic update, with its audit
+        entry and the given outbox fields. Of concurrent replacements of the same
+        version exactly one succeeds; for the others ``check`` raises why
+        (StaleVersion, NoteSigned...)."""
         fields = await self._fields(after)
-        update: dict[str, Any] = {"$set": {**fields, **(outbox or {})}}
+        update: dict[str, Any] = {
+            "$set": {**fields, **audit_entry, **(outbox or {})},
+            "$inc": {"audit_seq": 1},
+        }
         if outbox:
-            update["$inc"] = {"outbox_seq": 1}
+            update["$inc"]["outbox_seq"] = 1
         await self._guarded(before, update, check)
         return after
 
-    async def discard(self, before: Note, check: Check, now: datetime) -> None:
+    async def discard(
+        self, before: Note, check: Check, now: datetime, audit_entry: Document
+    ) -> None:
         """Turns the draft into a discarded stub: its content is deleted, its ids stay
         for the audit trail."""
-        update = {
-            "$set": {
-                "status": DISCARDED,
-                "version": before.version + 1,
-                "updated_at": now,
-            },
-            "$unset": {"sealed_note": ""},
-        }
-        await self._guarded(before, update, check)
+        await self._guarded(before, _discarding(before.version, now, audit_entry), check)
+
+    async def discard_session_drafts(
+        self,
+        clinician_id: str,
+        session_id: str,
+        now: datetime,
+        audit_entry: Callable[[str, int], Document],
+    ) -> list[str]:
+        """Discards every draft of the clinician's session, without opening it, each
+        with the audit entry ``audit_entry(note_id, new_version)`` in the same update.
+        Signed notes stay. A draft edited meanwhile is found again and discarded at
+        its new version. Returns the ids discarded now."""
+        discarded: list[str] = []
+        query = {"clinician_id": clinician_id, "session_id": session_id, "status": DRAFT}
+        for _ in range(MAX_DISCARD_ROUNDS):
+            drafts = [doc async for doc in self._collection.find(query, {"version": 1})]
+            if not drafts:
+                return discarded
+            for doc in drafts:
+                version = int(doc.get("version", 0))
+                update = _discarding(version, now, audit_entry(doc["_id"], version + 1))
+                result = await self._collection.update_one(
+                    {**query, "_id": doc["_id"], "version": version}, update
+                )
+                if result.matched_count == 1:
+                    discarded.append(str(doc["_id"]))
+        raise RuntimeError("drafts kept changing while being discarded")
 
     async def _guarded(self, before: Note, update: Document, check: Check) -> None:
         # update_one, not find_one_and_update: the local wire server (jongodb) runs
@@ -223,6 +264,19 @@ class NoteRecords:
             return await self._keyring.open(box, Note, context=str(doc["_id"]))
         except DecryptionError:
             raise NoteUnreadable() from None
+
+
+def _discarding(version: int, now: datetime, audit_entry: Document) -> Document:
+    return {
+        "$set": {
+            "status": DISCARDED,
+            "version": version + 1,
+            "updated_at": now,
+            **audit_entry,
+        },
+        "$unset": {"sealed_note": ""},
+        "$inc": {"audit_seq": 1},
+    }
 
 
 def _aware(value: datetime) -> datetime:

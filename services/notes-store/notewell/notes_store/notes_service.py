@@ -3,7 +3,7 @@ notes, and keeps their templates and note preferences.
 
 Every call names its clinician by bearer token; a note, client or template of anyone
 else is answered exactly like one that does not exist. Every read and change of a note
-is recorded in the audit trail.
+is recorded in the audit trail; a change's entry in the same write as the change.
 """
 
 from __future__ import annotations
@@ -161,11 +161,8 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         notes = await self._records.for_client(
             clinician_id, client_id, request.include_psychotherapy_notes
         )
-        await self._trail.record_many(
-            clinician_id,
-            audit.READ,
-            _method("ListNotes"),
-            [(n.note_id, n.version) for n in notes],
+        await self._trail.record_listing(
+            clinician_id, _method("ListNotes"), [(n.note_id, n.version) for n in notes]
         )
         return ListNotesResponse(notes=notes)
 
@@ -207,10 +204,10 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
             now=now,
         )
         note = new_note(clinician_id, client_id, note_type, template, details)
-        await self._records.add(note)
-        await self._trail.record(
+        entry = audit.queued(
             clinician_id, audit.CREATED, _method("CreateNote"), note.note_id, 1
         )
+        await self._records.add(note, entry)
         log.info("note_created", extra={"note_id": note.note_id})
         return note
 
@@ -225,10 +222,10 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         note = await self._records.load(note_id, clinician_id)
         check_changeable(note, base_version)
         after = revised(note, request.title, request.sections, datetime.now(UTC))
-        stored = await self._records.replace(note, after, check_changeable)
-        await self._trail.record(
-            clinician_id, audit.CHANGED, _method("UpdateNote"), note_id, stored.version
+        entry = audit.queued(
+            clinician_id, audit.CHANGED, _method("UpdateNote"), note_id, after.version
         )
+        stored = await self._records.replace(note, after, check_changeable, entry)
 
         log.info("note_updated", extra={"note_id": note_id, "version": stored.version})
         return stored
@@ -244,10 +241,10 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         now = datetime.now(UTC)
         after = signed(note, clinician_id, now)
         outbox = await self._announcer.outbox(after, now)
-        stored = await self._records.replace(note, after, check_changeable, outbox)
-        await self._trail.record(
-            clinician_id, audit.SIGNED, _method("SaveNote"), note_id, stored.version
+        entry = audit.queued(
+            clinician_id, audit.SIGNED, _method("SaveNote"), note_id, after.version
         )
+        stored = await self._records.replace(note, after, check_changeable, entry, outbox)
 
         log.info(
             "note_signed",
@@ -272,14 +269,14 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         now = datetime.now(UTC)
         after = amended(note, clinician_id, request.text, now)
         outbox = await self._announcer.outbox(after, now)
-        stored = await self._records.replace(note, after, check_amendable, outbox)
-        await self._trail.record(
+        entry = audit.queued(
             clinician_id,
             audit.ADDENDUM_ADDED,
             _method("AddAddendum"),
             note_id,
-            stored.version,
+            after.version,
         )
+        stored = await self._records.replace(note, after, check_amendable, entry, outbox)
 
         log.info("addendum_added", extra={"note_id": note_id, "version": stored.version})
         return stored
@@ -294,14 +291,14 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
 
         note = await self._records.load(note_id, clinician_id)
         check_changeable(note, base_version)
-        await self._records.discard(note, check_changeable, datetime.now(UTC))
-        await self._trail.record(
+        entry = audit.queued(
             clinician_id,
             audit.DISCARDED,
             _method("DiscardNote"),
             note_id,
             note.version + 1,
         )
+        await self._records.discard(note, check_changeable, datetime.now(UTC), entry)
 
         log.info("note_discarded", extra={"note_id": note_id})
         return DiscardNoteResponse(note_id=note_id)
@@ -364,9 +361,13 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
     ) -> ListAuditEventsResponse:
         clinician_id = await self._verifier.clinician_of(context)
         note_id = _required(request.note_id, "note_id")
-        if not await self._records.owns(note_id, clinician_id):
+        # The note's queued entries are read first: one copied meanwhile is then
+        # found in the audit collection.
+        pending = await self._records.pending_audit(note_id, clinician_id)
+        if pending is None:
             raise NoteNotFound()
-        return ListAuditEventsResponse(events=await self._trail.of_note(note_id))
+        events = await self._trail.of_note(note_id, pending)
+        return ListAuditEventsResponse(events=events)
 
 
 def _required(value: str, name: str) -> str:

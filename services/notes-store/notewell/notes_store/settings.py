@@ -9,7 +9,8 @@ from pydantic import Field
 class Settings(PlatformSettings):
     service_name: str = Field("notes-store", alias="SERVICE_NAME")
 
-    # Consumer group on draft.created; every replica shares it.
+    # Consumer group on draft.created; every replica shares it. consent.withdrawn is
+    # consumed in the group "<this>-consent".
     group_id: str = Field("notes-store", alias="KAFKA_GROUP_ID")
 
     # How long an unwrapped data key stays in memory. A shredded key keeps working in
@@ -20,4 +21,10 @@ class Settings(PlatformSettings):
     # stop the store between writing a note and publishing it.
     outbox_relay_start_delay_seconds: float = Field(
         0.0, alias="OUTBOX_RELAY_START_DELAY_SECONDS"
+    )
+
+    # Holds back the audit relay after start-up, likewise: changes' audit entries stay
+    # queued in their notes until it runs.
+    audit_relay_start_delay_seconds: float = Field(
+        0.0, alias="AUDIT_RELAY_START_DELAY_SECONDS"
     )
