@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from notewell.common.v1.common_pb2 import Modality, SessionFacts
 from notewell.exporter.app import ExporterApp
 from notewell.exporter.settings import Settings

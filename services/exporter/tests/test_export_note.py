@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from notewell.exporter.app import ExporterApp
 from notewell.exporter.exports import COLLECTION
 from notewell.exporter.settings import Settings

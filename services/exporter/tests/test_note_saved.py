@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+
 from notewell.events.v1.events_pb2 import DeadLetter, NoteSaved
 from notewell.exporter.exports import COLLECTION
 from notewell.notes.v1.note_pb2 import Note

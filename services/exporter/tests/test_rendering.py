@@ -6,6 +6,7 @@ import subprocess
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from notewell.exporter.rendering import NoteRenderer
 
 DRAFT_MARK = "DRAFT – not part of the record"

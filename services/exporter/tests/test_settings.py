@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notewell.exporter.settings import Settings
 
 

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import grpc  # noqa: E402
+
 from devstack import Stack  # noqa: E402
 from notewell.notes.v1.note_pb2 import NoteSection  # noqa: E402
 from notewell.notes.v1.notes_store_pb2 import (  # noqa: E402
@@ -62,8 +63,7 @@ async def timed(calls: int, call: Callable[[int], Awaitable[object]]) -> list[fl
 def report(name: str, latencies: list[float]) -> str:
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return (
-        f"{name:<28} n={len(latencies):<4} p50={cuts[49]:7.1f} ms  "
-        f"p95={cuts[94]:7.1f} ms"
+        f"{name:<28} n={len(latencies):<4} p50={cuts[49]:7.1f} ms  p95={cuts[94]:7.1f} ms"
     )
 
 

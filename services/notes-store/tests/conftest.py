@@ -14,6 +14,7 @@ import grpc
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from google.protobuf.message import Message
+
 from notewell.common.v1.common_pb2 import Modality, SessionFacts
 from notewell.events.v1.events_pb2 import DraftCreated
 from notewell.notes.v1.note_pb2 import Evidence, Note, NoteOrigin, NoteSection, NoteStatus

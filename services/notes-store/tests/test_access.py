@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import jwt
 import pytest
+
 from notewell.notes.v1.note_pb2 import NoteStatus
 from notewell.notes.v1.notes_store_pb2 import (
     GetNoteRequest,

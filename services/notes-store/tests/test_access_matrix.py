@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import pytest
 import pytest_asyncio
+
 from notewell.notes.v1 import notes_store_pb2
 from notewell.notes.v1.note_pb2 import (
     NoteFormat,

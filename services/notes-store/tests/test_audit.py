@@ -4,6 +4,7 @@ those notes' trails shows it."""
 from __future__ import annotations
 
 import pytest
+
 from notewell.notes.v1.notes_store_pb2 import (
     CreateNoteRequest,
     ListAuditEventsRequest,

@@ -7,6 +7,7 @@ import logging
 
 import grpc
 import pytest
+
 from notewell.events.v1.events_pb2 import ConsentWithdrawn, DeadLetter
 from notewell.notes.v1.note_pb2 import NoteStatus
 from notewell.notes.v1.notes_store_pb2 import (

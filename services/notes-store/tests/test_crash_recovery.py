@@ -16,6 +16,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from notewell.events.v1.events_pb2 import NoteSaved
 from notewell.notes.v1.notes_store_pb2 import (
     CreateNoteRequest,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.events.v1.events_pb2 import DeadLetter, DraftCreated
 from notewell.notes.v1.note_pb2 import NoteStatus

@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import pytest
+
 from notewell.notes.v1.notes_store_pb2 import GetNoteRequest, UpdateNoteRequest
 
 pytestmark = pytest.mark.asyncio

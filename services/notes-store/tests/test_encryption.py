@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.notes.v1.note_pb2 import Note, NotePreferences
 from notewell.notes.v1.notes_store_pb2 import (

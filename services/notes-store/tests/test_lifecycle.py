@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from notewell.events.v1.events_pb2 import NoteSaved
 from notewell.notes.v1.note_pb2 import (
     Note,

@@ -6,6 +6,7 @@ import logging
 
 import bson
 import pytest
+
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.notes.v1.note_pb2 import (
     Note,

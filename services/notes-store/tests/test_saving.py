@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import pytest
+
 from notewell.events.v1.events_pb2 import NoteSaved
 from notewell.notes.v1.note_pb2 import Note, NoteStatus
 from notewell.notes.v1.notes_store_pb2 import (

@@ -40,17 +40,21 @@ def require_tools() -> None:
     if not (shutil.which("espeak-ng") and shutil.which("sox")):
         subprocess.run(
             ["apt-get", "install", "-y", "-qq", "espeak-ng", "sox"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
 
 
 def speak(text: str, voice: str, folder: Path, name: str) -> np.ndarray:
     """16 kHz mono samples of ``text`` in ``voice`` (espeak-ng, resampled by sox)."""
     raw, converted = folder / f"{name}.raw.wav", folder / f"{name}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text],
-                   check=True)
-    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16",
-                    str(converted)], check=True)
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True
+    )
+    subprocess.run(
+        ["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(converted)],
+        check=True,
+    )
     with wave.open(str(converted), "rb") as reader:
         pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
     return pcm.astype(np.float32) / 32768
@@ -68,7 +72,7 @@ def dialogue_tracks(folder: Path) -> tuple[dict[str, np.ndarray], list[Line]]:
     tracks = {role: np.zeros(total, dtype=np.float32) for role in VOICES}
     lines, at = [], gap
     for role, text, samples in pieces:
-        tracks[role][at:at + len(samples)] = samples
+        tracks[role][at : at + len(samples)] = samples
         lines.append(Line(role, text, at / RATE, (at + len(samples)) / RATE))
         at += len(samples) + gap
     return tracks, lines
@@ -90,8 +94,15 @@ def to_flac(wav: Path) -> Path:
     return flac
 
 
-CONTRACTIONS = {"i'm": "i am", "i've": "i have", "what's": "what is", "it's": "it is",
-                "that's": "that is", "don't": "do not", "can't": "cannot"}
+CONTRACTIONS = {
+    "i'm": "i am",
+    "i've": "i have",
+    "what's": "what is",
+    "it's": "it is",
+    "that's": "that is",
+    "don't": "do not",
+    "can't": "cannot",
+}
 
 
 def words(text: str) -> list[str]:
@@ -107,7 +118,8 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     for i, r in enumerate(ref, start=1):
         current = [i] + [0] * len(hyp)
         for j, h in enumerate(hyp, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1,
-                             previous[j - 1] + (r != h))
+            current[j] = min(
+                previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)
+            )
         previous = current
     return previous[-1] / max(1, len(ref))

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pymongo import AsyncMongoClient
+
 from notewell.common.v1.common_pb2 import Modality, SpeakerRole
 from notewell.events.v1.events_pb2 import SessionEnded
 from notewell.platform.crypto import Sealer, master_key_from_settings
@@ -26,7 +28,6 @@ from notewell.transcriber.recording_manifest import Track
 from notewell.transcriber.recordings import Recordings
 from notewell.transcriber.settings import Settings
 from notewell.transcriber.speech_to_text import Segment, Word
-from pymongo import AsyncMongoClient
 
 CLINICIAN = SpeakerRole.SPEAKER_ROLE_CLINICIAN
 CLIENT = SpeakerRole.SPEAKER_ROLE_CLIENT
@@ -65,8 +66,9 @@ THERAPIST: Let us pause there.
 
 def test_webvtt_and_srt_give_the_same_transcript() -> None:
     from_vtt = partner_transcript.parse(WEBVTT, "s-1", "t-1")
-    from_srt = partner_transcript.parse(b"\xef\xbb\xbf" + SRT.replace(b"\n", b"\r\n"),
-                                        "s-1", "t-1")
+    from_srt = partner_transcript.parse(
+        b"\xef\xbb\xbf" + SRT.replace(b"\n", b"\r\n"), "s-1", "t-1"
+    )
 
     assert from_vtt == from_srt
     timings = [
@@ -106,8 +108,10 @@ def test_malformed_subtitles_are_unreadable_without_quoting(body: bytes) -> None
 
 
 def test_a_manifest_lists_tracks_with_roles() -> None:
-    body = (b'{"tracks": [{"uri": "s3://b/a.webm", "role": "clinician"},'
-            b' {"uri": "s3://b/c/d.m4a", "role": "client"}]}')
+    body = (
+        b'{"tracks": [{"uri": "s3://b/a.webm", "role": "clinician"},'
+        b' {"uri": "s3://b/c/d.m4a", "role": "client"}]}'
+    )
 
     assert recording_manifest.parse(body) == [
         Track("b", "a.webm", CLINICIAN),
@@ -138,8 +142,9 @@ def test_bad_manifests_are_refused(body: bytes) -> None:
     assert "okapi" not in caught.value.reason
 
 
-def segment(text: str, no_speech: float = 0.05, logprob: float = -0.2,
-            ratio: float = 1.2) -> Segment:
+def segment(
+    text: str, no_speech: float = 0.05, logprob: float = -0.2, ratio: float = 1.2
+) -> Segment:
     words = tuple(Word(i, i + 0.5, " " + w) for i, w in enumerate(text.split()))
     return Segment(0.0, len(words), " " + text, words, no_speech, logprob, ratio)
 
@@ -172,7 +177,7 @@ def test_chunks_cover_the_audio_and_end_in_quiet() -> None:
     rng = np.random.default_rng(7)
     samples = rng.normal(0, 0.3, 16_000 * 100).astype(np.float32)
     for quiet in (27, 52, 77):
-        samples[quiet * 16_000:(quiet + 1) * 16_000] = 0
+        samples[quiet * 16_000 : (quiet + 1) * 16_000] = 0
 
     bounds = audio.chunk_bounds(samples, 30)
 
@@ -213,7 +218,7 @@ def tones_wav(starts: list[int], seconds: int) -> bytes:
     samples = np.zeros(16_000 * seconds, dtype=np.float32)
     t = np.arange(16_000) / 16_000
     for start in starts:
-        samples[start * 16_000:(start + 1) * 16_000] = 0.5 * np.sin(2 * np.pi * 300 * t)
+        samples[start * 16_000 : (start + 1) * 16_000] = 0.5 * np.sin(2 * np.pi * 300 * t)
     out = io.BytesIO()
     with wave.open(out, "wb") as writer:
         writer.setnchannels(1)
@@ -240,8 +245,9 @@ async def test_a_crash_mid_recording_resumes_without_losing_or_repeating(
     sealer = Sealer(master_key_from_settings(Settings(**service_env)))
     progress = Progress(database, sealer)
     files = OneFile(tones_wav([2, 12, 22, 32], 40))
-    event = SessionEnded(session_id="s-crash", clinician_id="dr-1",
-                         modality=Modality.MODALITY_IN_PERSON)
+    event = SessionEnded(
+        session_id="s-crash", clinician_id="dr-1", modality=Modality.MODALITY_IN_PERSON
+    )
     track = [Track("b", "k.wav", CLINICIAN)]
 
     crashing = ToneSpotter(crash_on_call=3)

@@ -17,6 +17,8 @@ import boto3
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from pymongo import AsyncMongoClient
+
 from notewell.common.v1.common_pb2 import Modality, SealedBox, SpeakerRole, Transcript
 from notewell.events.v1.events_pb2 import ConsentWithdrawn, SessionEnded
 from notewell.platform import events
@@ -30,7 +32,6 @@ from notewell.transcriber.settings import Settings
 from notewell.transcriber.speech_to_text import Segment, Word
 from notewell.transcripts.v1 import transcripts_pb2 as pb
 from notewell.transcripts.v1 import transcripts_pb2_grpc as pb_grpc
-from pymongo import AsyncMongoClient
 
 # Under --import-mode=importlib the test folder is not on sys.path.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -47,22 +48,26 @@ pytestmark = pytest.mark.asyncio
 
 START = 1_741_100_400
 DEADLINE_SECONDS = 120.0
-ROLE_NAMES = {"clinician": SpeakerRole.SPEAKER_ROLE_CLINICIAN,
-              "client": SpeakerRole.SPEAKER_ROLE_CLIENT}
+ROLE_NAMES = {
+    "clinician": SpeakerRole.SPEAKER_ROLE_CLINICIAN,
+    "client": SpeakerRole.SPEAKER_ROLE_CLIENT,
+}
 # A distinctive phrase of the dialogue: it must never reach the logs.
 SPOKEN = "garden project"
 
 
 @pytest.fixture
 def settings(service_env: dict[str, str], unique: str) -> Settings:
-    return Settings(**service_env, KAFKA_GROUP_ID=f"transcriber-{unique}",
-                    STT_CHUNK_SECONDS="12")
+    return Settings(
+        **service_env, KAFKA_GROUP_ID=f"transcriber-{unique}", STT_CHUNK_SECONDS="12"
+    )
 
 
 @pytest.fixture
 def s3(service_env: dict[str, str]) -> Any:
     return boto3.client(
-        "s3", endpoint_url=service_env["S3_ENDPOINT_URL"],
+        "s3",
+        endpoint_url=service_env["S3_ENDPOINT_URL"],
         region_name=service_env["AWS_REGION"],
         aws_access_key_id=service_env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=service_env["AWS_SECRET_ACCESS_KEY"],
@@ -122,14 +127,21 @@ def session_ended(
     sid: str, unique: str, consent: bool = True, **source: str
 ) -> SessionEnded:
     return SessionEnded(
-        event_id=f"evt-{sid}", session_id=sid, clinician_id=f"dr-{unique}",
-        client_id=f"cl-{unique}", actual_start=ts(START), actual_end=ts(START + 2700),
-        modality=Modality.MODALITY_TELEHEALTH, transcription_consent=consent, **source,
+        event_id=f"evt-{sid}",
+        session_id=sid,
+        clinician_id=f"dr-{unique}",
+        client_id=f"cl-{unique}",
+        actual_start=ts(START),
+        actual_end=ts(START + 2700),
+        modality=Modality.MODALITY_TELEHEALTH,
+        transcription_consent=consent,
+        **source,
     )
 
 
-async def publish(publisher: EventPublisher, settings: Settings, topic: str,
-                  sid: str, event: Any) -> None:
+async def publish(
+    publisher: EventPublisher, settings: Settings, topic: str, sid: str, event: Any
+) -> None:
     value, headers = events.encode(event)
     await publisher.publish_raw(settings.topic(topic), sid, value, headers)
 
@@ -138,8 +150,10 @@ async def wait_for_status(db: Any, sid: str, status: str) -> dict[str, Any]:
     deadline = time.monotonic() + DEADLINE_SECONDS
     while True:
         doc = await db["sessions"].find_one({"_id": sid})
-        if doc is not None and doc.get("status") == status and not doc.get(
-            "recording_objects"
+        if (
+            doc is not None
+            and doc.get("status") == status
+            and not doc.get("recording_objects")
         ):
             return doc
         if time.monotonic() > deadline:
@@ -162,10 +176,14 @@ def upload(s3: Any, bucket: str, key: str, path: Path) -> str:
 
 def manifest(s3: Any, bucket: str, folder: Path, sid: str) -> str:
     tracks = [
-        {"uri": upload(s3, bucket, f"{sid}/clinician.flac", folder / "clinician.flac"),
-         "role": "clinician"},
-        {"uri": upload(s3, bucket, f"{sid}/client.wav", folder / "client.wav"),
-         "role": "client"},
+        {
+            "uri": upload(s3, bucket, f"{sid}/clinician.flac", folder / "clinician.flac"),
+            "role": "clinician",
+        },
+        {
+            "uri": upload(s3, bucket, f"{sid}/client.wav", folder / "client.wav"),
+            "role": "client",
+        },
     ]
     body = json.dumps({"tracks": tracks}).encode()
     s3.put_object(Bucket=bucket, Key=f"{sid}/recording.json", Body=body)
@@ -186,8 +204,13 @@ def check_transcript(transcript: Transcript, lines: list[Line]) -> None:
         )
         assert word_error_rate(said, heard) <= 0.25, f"{role} words given to another"
     for utterance in transcript.utterances:
-        overlap = max(lines, key=lambda line: min(line.end, utterance.end_seconds)
-                      - max(line.start, utterance.start_seconds))
+        overlap = max(
+            lines,
+            key=lambda line: (
+                min(line.end, utterance.end_seconds)
+                - max(line.start, utterance.start_seconds)
+            ),
+        )
         assert utterance.role == ROLE_NAMES[overlap.role]
         assert overlap.start - 0.5 <= utterance.start_seconds <= overlap.end
     assert [u.id for u in transcript.utterances] == [
@@ -195,27 +218,36 @@ def check_transcript(transcript: Transcript, lines: list[Line]) -> None:
     ]
 
 
-async def transcript_over_grpc(app: TranscriberApp, settings: Settings, sid: str,
-                               clinician: str) -> tuple[pb.GetTranscriptResponse,
-                                                        pb.TranscriptionStatus]:
+async def transcript_over_grpc(
+    app: TranscriberApp, settings: Settings, sid: str, clinician: str
+) -> tuple[pb.GetTranscriptResponse, pb.TranscriptionStatus]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
         stub = pb_grpc.TranscriptsStub(channel)
         metadata = bearer(mint_token(settings, clinician))
-        got = await stub.GetTranscript(pb.GetTranscriptRequest(session_id=sid),
-                                       metadata=metadata)
+        got = await stub.GetTranscript(
+            pb.GetTranscriptRequest(session_id=sid), metadata=metadata
+        )
         status = await stub.GetTranscriptionStatus(
-            pb.GetTranscriptionStatusRequest(session_id=sid), metadata=metadata)
+            pb.GetTranscriptionStatusRequest(session_id=sid), metadata=metadata
+        )
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.GetTranscript(
                 pb.GetTranscriptRequest(session_id=sid),
-                metadata=bearer(mint_token(settings, "dr-someone-else")))
+                metadata=bearer(mint_token(settings, "dr-someone-else")),
+            )
         assert refused.value.code() == grpc.StatusCode.NOT_FOUND
     return got, status
 
 
 async def test_two_tracks_give_words_and_roles_and_the_audio_is_deleted(
-    app: TranscriberApp, publisher: EventPublisher, settings: Settings, s3: Any,
-    bucket: str, db: Any, unique: str, dialogue: tuple[Path, list[Line]],
+    app: TranscriberApp,
+    publisher: EventPublisher,
+    settings: Settings,
+    s3: Any,
+    bucket: str,
+    db: Any,
+    unique: str,
+    dialogue: tuple[Path, list[Line]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -223,8 +255,13 @@ async def test_two_tracks_give_words_and_roles_and_the_audio_is_deleted(
     sid = f"ses-{unique}-tracks"
     uri = manifest(s3, bucket, folder, sid)
 
-    await publish(publisher, settings, events.SESSION_ENDED, sid,
-                  session_ended(sid, unique, recording_uri=uri))
+    await publish(
+        publisher,
+        settings,
+        events.SESSION_ENDED,
+        sid,
+        session_ended(sid, unique, recording_uri=uri),
+    )
     doc = await wait_for_status(db, sid, "transcribed")
 
     box = SealedBox.FromString(doc["transcript"])
@@ -244,15 +281,26 @@ async def test_two_tracks_give_words_and_roles_and_the_audio_is_deleted(
 
 
 async def test_a_mixed_track_is_separated_into_clinician_and_client(
-    app: TranscriberApp, publisher: EventPublisher, settings: Settings, s3: Any,
-    bucket: str, db: Any, unique: str, dialogue: tuple[Path, list[Line]],
+    app: TranscriberApp,
+    publisher: EventPublisher,
+    settings: Settings,
+    s3: Any,
+    bucket: str,
+    db: Any,
+    unique: str,
+    dialogue: tuple[Path, list[Line]],
 ) -> None:
     folder, lines = dialogue
     sid = f"ses-{unique}-mixed"
     uri = upload(s3, bucket, f"{sid}/room.wav", folder / "mixed.wav")
 
-    await publish(publisher, settings, events.SESSION_ENDED, sid,
-                  session_ended(sid, unique, recording_uri=uri))
+    await publish(
+        publisher,
+        settings,
+        events.SESSION_ENDED,
+        sid,
+        session_ended(sid, unique, recording_uri=uri),
+    )
     doc = await wait_for_status(db, sid, "transcribed")
 
     box = SealedBox.FromString(doc["transcript"])
@@ -262,51 +310,94 @@ async def test_a_mixed_track_is_separated_into_clinician_and_client(
 
 
 async def test_without_consent_the_recording_is_deleted_and_nothing_is_kept(
-    app: TranscriberApp, publisher: EventPublisher, settings: Settings, s3: Any,
-    bucket: str, db: Any, unique: str, dialogue: tuple[Path, list[Line]],
+    app: TranscriberApp,
+    publisher: EventPublisher,
+    settings: Settings,
+    s3: Any,
+    bucket: str,
+    db: Any,
+    unique: str,
+    dialogue: tuple[Path, list[Line]],
 ) -> None:
     folder, _ = dialogue
     sid = f"ses-{unique}-declined"
     uri = manifest(s3, bucket, folder, sid)
 
-    await publish(publisher, settings, events.SESSION_ENDED, sid,
-                  session_ended(sid, unique, consent=False, recording_uri=uri))
+    await publish(
+        publisher,
+        settings,
+        events.SESSION_ENDED,
+        sid,
+        session_ended(sid, unique, consent=False, recording_uri=uri),
+    )
     doc = await wait_for_status(db, sid, "consent_declined")
 
     assert keys(s3, bucket) == []
-    assert set(doc) == {"_id", "status", "clinician_id", "client_id",
-                        "source_event_id", "received_at"}
+    assert set(doc) == {
+        "_id",
+        "status",
+        "clinician_id",
+        "client_id",
+        "source_event_id",
+        "received_at",
+    }
     assert await db["transcription_chunks"].find_one({}) is None
     assert await db["transcriptions"].find_one({}) is None
 
 
 async def test_withdrawn_consent_deletes_the_transcript_and_a_late_recording(
-    app: TranscriberApp, publisher: EventPublisher, settings: Settings, s3: Any,
-    bucket: str, db: Any, unique: str, dialogue: tuple[Path, list[Line]],
+    app: TranscriberApp,
+    publisher: EventPublisher,
+    settings: Settings,
+    s3: Any,
+    bucket: str,
+    db: Any,
+    unique: str,
+    dialogue: tuple[Path, list[Line]],
 ) -> None:
     folder, _ = dialogue
     sid = f"ses-{unique}-withdrawn"
     vtt = b"WEBVTT\n\n00:00.000 --> 00:03.000\n<v Clinician>How are you?\n"
     s3.put_object(Bucket=bucket, Key=f"{sid}.vtt", Body=vtt)
-    await publish(publisher, settings, events.SESSION_ENDED, sid,
-                  session_ended(sid, unique, transcript_uri=f"s3://{bucket}/{sid}.vtt"))
+    await publish(
+        publisher,
+        settings,
+        events.SESSION_ENDED,
+        sid,
+        session_ended(sid, unique, transcript_uri=f"s3://{bucket}/{sid}.vtt"),
+    )
     await wait_for_status(db, sid, "transcribed")
 
-    withdrawn = ConsentWithdrawn(event_id=f"w-{sid}", session_id=sid,
-                                 clinician_id=f"dr-{unique}", client_id=f"cl-{unique}")
+    withdrawn = ConsentWithdrawn(
+        event_id=f"w-{sid}",
+        session_id=sid,
+        clinician_id=f"dr-{unique}",
+        client_id=f"cl-{unique}",
+    )
     await publish(publisher, settings, events.CONSENT_WITHDRAWN, sid, withdrawn)
     doc = await wait_for_status(db, sid, "consent_withdrawn")
     assert "transcript" not in doc and not doc.get("outbox")
 
     # Withdrawn before the session's recording arrives: the recording is deleted unread.
     late = f"ses-{unique}-late"
-    await publish(publisher, settings, events.CONSENT_WITHDRAWN, late,
-                  ConsentWithdrawn(event_id=f"w-{late}", session_id=late,
-                                   clinician_id=f"dr-{unique}"))
+    await publish(
+        publisher,
+        settings,
+        events.CONSENT_WITHDRAWN,
+        late,
+        ConsentWithdrawn(
+            event_id=f"w-{late}", session_id=late, clinician_id=f"dr-{unique}"
+        ),
+    )
     await wait_for_status(db, late, "consent_withdrawn")
     uri = manifest(s3, bucket, folder, late)
-    await publish(publisher, settings, events.SESSION_ENDED, late,
-                  session_ended(late, unique, recording_uri=uri))
+    await publish(
+        publisher,
+        settings,
+        events.SESSION_ENDED,
+        late,
+        session_ended(late, unique, recording_uri=uri),
+    )
     deadline = time.monotonic() + DEADLINE_SECONDS
     while [k for k in keys(s3, bucket) if k.startswith(late)]:
         assert time.monotonic() < deadline, "the late recording was not deleted"
@@ -330,13 +421,22 @@ class GatedSpeech:
 
 
 async def test_progress_is_reported_and_kept_audio_is_swept(
-    service_env: dict[str, str], unique: str, publisher: EventPublisher, s3: Any,
-    bucket: str, db: Any, dialogue: tuple[Path, list[Line]],
+    service_env: dict[str, str],
+    unique: str,
+    publisher: EventPublisher,
+    s3: Any,
+    bucket: str,
+    db: Any,
+    dialogue: tuple[Path, list[Line]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(app_module, "SWEEP_SECONDS", 0.5)
-    settings = Settings(**service_env, KAFKA_GROUP_ID=f"transcriber-{unique}",
-                        STT_CHUNK_SECONDS="6", RECORDING_RETENTION_HOURS="0.003")
+    settings = Settings(
+        **service_env,
+        KAFKA_GROUP_ID=f"transcriber-{unique}",
+        STT_CHUNK_SECONDS="6",
+        RECORDING_RETENTION_HOURS="0.003",
+    )
     speech = GatedSpeech()
     running = TranscriberApp(settings, stt=speech)
     await running.start()
@@ -344,8 +444,13 @@ async def test_progress_is_reported_and_kept_audio_is_swept(
         folder, _ = dialogue
         sid = f"ses-{unique}-progress"
         uri = upload(s3, bucket, f"{sid}/room.wav", folder / "mixed.wav")
-        await publish(publisher, settings, events.SESSION_ENDED, sid,
-                      session_ended(sid, unique, recording_uri=uri))
+        await publish(
+            publisher,
+            settings,
+            events.SESSION_ENDED,
+            sid,
+            session_ended(sid, unique, recording_uri=uri),
+        )
 
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.grpc_port}") as channel:
             stub = pb_grpc.TranscriptsStub(channel)

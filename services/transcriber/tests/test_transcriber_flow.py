@@ -17,6 +17,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pymongo import AsyncMongoClient
+
 from notewell.common.v1.common_pb2 import Modality, SealedBox, SpeakerRole, Transcript
 from notewell.events.v1.events_pb2 import DeadLetter, SessionEnded, TranscriptReady
 from notewell.platform import events
@@ -25,11 +31,6 @@ from notewell.platform.kafka import EventPublisher
 from notewell.platform.logs import JsonFormatter
 from notewell.transcriber.app import TranscriberApp
 from notewell.transcriber.settings import Settings
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pymongo import AsyncMongoClient
 
 START = 1_741_100_400  # 2025-03-04T15:00:00Z
 DEADLINE_SECONDS = 25.0

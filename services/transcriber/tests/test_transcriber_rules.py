@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from notewell.common.v1.common_pb2 import Modality, SpeakerRole
 from notewell.events.v1.events_pb2 import SessionEnded
 from notewell.platform.events import InvalidEvent

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import grpc
 from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
 from notewell.exporter.export_service import SERVICE_NAME, ExporterService
 from notewell.exporter.exports import COLLECTION, Exports
 from notewell.exporter.note_saved import NoteSavedHandler
@@ -22,7 +24,6 @@ from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
 from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
 from notewell.platform.logs import get_logger
-from pymongo import AsyncMongoClient
 
 log = get_logger(__name__)
 

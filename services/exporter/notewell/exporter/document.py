@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from notewell.common.v1.common_pb2 import Modality, SessionFacts
 from notewell.notes.v1.note_pb2 import Note, NoteStatus
 

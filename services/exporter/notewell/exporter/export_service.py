@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from notewell.exporter.exports import Exports, UnsafeId
 from notewell.exporter.notes_store import NotesStoreClient, NoteUnavailable
 from notewell.exporter.v1 import exporter_pb2, exporter_pb2_grpc

@@ -15,12 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from notewell.exporter.rendering import NoteRenderer
-from notewell.notes.v1.note_pb2 import Note, NoteStatus
-from notewell.platform.logs import get_logger
 from opentelemetry import trace
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
+
+from notewell.exporter.rendering import NoteRenderer
+from notewell.notes.v1.note_pb2 import Note, NoteStatus
+from notewell.platform.logs import get_logger
 
 COLLECTION = "exports"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+
 from notewell.notes.v1.note_pb2 import Note
 from notewell.notes.v1.notes_store_pb2 import GetNoteRequest
 from notewell.notes.v1.notes_store_pb2_grpc import NotesStoreStub

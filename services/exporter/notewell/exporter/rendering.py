@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 import weasyprint
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from weasyprint.urls import URLFetcher
+
 from notewell.exporter.document import NoteDocument, note_document
 from notewell.notes.v1.note_pb2 import Note
-from weasyprint.urls import URLFetcher
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from notewell.platform.settings import PlatformSettings
 from pydantic import Field, field_validator
+
+from notewell.platform.settings import PlatformSettings
 
 
 class Settings(PlatformSettings):

@@ -10,6 +10,8 @@ from typing import Any
 
 import grpc
 from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
 from notewell.notes.v1.notes_store_pb2_grpc import add_NotesStoreServicer_to_server
 from notewell.notes_store.audit import AuditRelay, AuditTrail
 from notewell.notes_store.consent_withdrawal import ConsentWithdrawal, Withdrawals
@@ -30,7 +32,6 @@ from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
 from notewell.platform.keyring import Keyring
 from notewell.platform.logs import get_logger
 from notewell.platform.outbox import OutboxRelay
-from pymongo import AsyncMongoClient
 
 log = get_logger(__name__)
 

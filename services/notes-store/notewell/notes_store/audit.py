@@ -21,11 +21,12 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from notewell.notes.v1.notes_store_pb2 import AuditEvent
-from notewell.platform.logs import get_logger
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
+
+from notewell.notes.v1.notes_store_pb2 import AuditEvent
+from notewell.platform.logs import get_logger
 
 log = get_logger(__name__)
 

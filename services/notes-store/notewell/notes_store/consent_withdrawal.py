@@ -15,6 +15,9 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
 from notewell.events.v1.events_pb2 import ConsentWithdrawn
 from notewell.notes_store import audit
 from notewell.notes_store.note_records import NoteRecords
@@ -22,8 +25,6 @@ from notewell.platform import events
 from notewell.platform.events import InvalidEvent
 from notewell.platform.kafka import Received
 from notewell.platform.logs import get_logger
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 log = get_logger(__name__)
 

@@ -12,6 +12,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
+
 from notewell.events.v1.events_pb2 import DraftCreated
 from notewell.notes.v1.note_pb2 import Note, NoteOrigin, NoteStatus, NoteType
 from notewell.notes_store import audit

@@ -13,6 +13,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.notes.v1.note_pb2 import Note, NoteStatus, NoteType
 from notewell.notes.v1.notes_store_pb2 import ClientSummary
@@ -21,9 +25,6 @@ from notewell.notes_store.errors import NoteNotFound, NoteUnreadable, StaleVersi
 from notewell.platform.crypto import DecryptionError
 from notewell.platform.keyring import Keyring
 from notewell.platform.logs import get_logger
-from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 log = get_logger(__name__)
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar
 
 import grpc
+
 from notewell.notes.v1 import notes_store_pb2_grpc
 from notewell.notes.v1.note_pb2 import (
     Note,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
+
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.notes.v1.note_pb2 import (
     DetailLevel,
@@ -20,7 +22,6 @@ from notewell.notes.v1.note_pb2 import (
 from notewell.platform.crypto import DecryptionError
 from notewell.platform.keyring import Keyring
 from notewell.platform.logs import get_logger
-from pymongo.asynchronous.collection import AsyncCollection
 
 log = get_logger(__name__)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from notewell.platform.settings import PlatformSettings
 from pydantic import Field
+
+from notewell.platform.settings import PlatformSettings
 
 
 class Settings(PlatformSettings):

@@ -11,15 +11,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.notes.v1.note_pb2 import NoteTemplate, NoteType, TemplateHeading
 from notewell.notes_store.errors import NoteUnreadable, TemplateNotFound
 from notewell.platform.crypto import DecryptionError
 from notewell.platform.keyring import Keyring
 from notewell.platform.logs import get_logger
-from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 log = get_logger(__name__)
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import grpc
 from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
 from notewell.platform import events
 from notewell.platform.auth import TokenVerifier
 from notewell.platform.clients import mongo_client, s3_client
@@ -27,7 +29,6 @@ from notewell.transcriber.transcript_files import TranscriptFiles
 from notewell.transcriber.transcription import Transcriber
 from notewell.transcriber.transcripts_api import TranscriptsService
 from notewell.transcripts.v1 import transcripts_pb2, transcripts_pb2_grpc
-from pymongo import AsyncMongoClient
 
 SWEEP_SECONDS = 60.0
 

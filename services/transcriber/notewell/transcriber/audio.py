@@ -11,6 +11,7 @@ import io
 import numpy as np
 import numpy.typing as npt
 from faster_whisper.audio import decode_audio
+
 from notewell.platform.events import InvalidEvent
 
 SAMPLE_RATE = 16_000

@@ -22,9 +22,16 @@ MAX_COMPRESSION_RATIO = 2.4
 # Dropped whenever they make up a whole segment that Whisper is not sure of.
 PHANTOM_PHRASES = frozenset(
     {
-        "thank you", "thank you very much", "thanks for watching",
-        "thank you for watching", "please subscribe", "bye", "you", "so",
-        "i'll see you next time", "see you next time",
+        "thank you",
+        "thank you very much",
+        "thanks for watching",
+        "thank you for watching",
+        "please subscribe",
+        "bye",
+        "you",
+        "so",
+        "i'll see you next time",
+        "see you next time",
     }
 )
 # faster-whisper gives no_speech_prob per 30 s window, shared by its segments, and real
@@ -82,7 +89,7 @@ def _without_loops(segment: Segment) -> Segment:
     while index < len(words):
         size = _loop_size(keys, index)
         if size:
-            out.extend(words[index:index + size])
+            out.extend(words[index : index + size])
             index = _loop_end(keys, index, size)
         else:
             out.append(words[index])
@@ -100,11 +107,11 @@ def _loop_size(keys: list[str], at: int) -> int:
 
 
 def _loop_end(keys: list[str], at: int, size: int) -> int:
-    pattern = keys[at:at + size]
+    pattern = keys[at : at + size]
     if len(pattern) < size:
         return at
     end = at
-    while keys[end:end + size] == pattern:
+    while keys[end : end + size] == pattern:
         end += size
     return end
 

@@ -13,11 +13,12 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
 from notewell.common.v1.common_pb2 import SealedBox, SpeakerRole, Transcript, Utterance
 from notewell.platform.crypto import Sealer
 from notewell.transcriber.speech_to_text import Word
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 CHUNKS = "transcription_chunks"
 STATUS = "transcriptions"
@@ -97,4 +98,3 @@ class Progress:
     async def forget(self, session_id: str) -> None:
         await self._chunks.delete_many({"session_id": session_id})
         await self._status.delete_many({"_id": session_id})
-

@@ -54,8 +54,11 @@ class Recordings:
         if not recording_manifest.is_manifest(key):
             return [Track(bucket, key, None)]
         body = await self._files.read(
-            bucket, key, recording_manifest.MAX_MANIFEST_BYTES,
-            what="recording manifest", reason_code="unreadable_recording",
+            bucket,
+            key,
+            recording_manifest.MAX_MANIFEST_BYTES,
+            what="recording manifest",
+            reason_code="unreadable_recording",
         )
         return recording_manifest.parse(body)
 
@@ -72,8 +75,11 @@ class Recordings:
         for index, track in enumerate(tracks):
             what = f"recording track {index}"
             body = await self._files.read(
-                track.bucket, track.key, self._max_track_bytes,
-                what=what, reason_code="unreadable_recording",
+                track.bucket,
+                track.key,
+                self._max_track_bytes,
+                what=what,
+                reason_code="unreadable_recording",
             )
             decoded.append(await asyncio.to_thread(audio.decode, body, what))
             del body

@@ -6,6 +6,7 @@ Pure functions: no I/O, so the billing boundaries are easy to test exactly.
 from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from notewell.common.v1.common_pb2 import SessionFacts
 from notewell.events.v1.events_pb2 import SessionEnded
 

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
 from notewell.common.v1.common_pb2 import Modality, SealedBox, SessionFacts
 from notewell.events.v1.events_pb2 import SessionEnded, TranscriptReady
 from notewell.platform.outbox import outbox_document
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 COLLECTION = "sessions"
 CONSENT_DECLINED = "consent_declined"

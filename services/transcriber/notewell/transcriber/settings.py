@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from notewell.platform.settings import PlatformSettings
 from pydantic import Field
+
+from notewell.platform.settings import PlatformSettings
 
 
 class Settings(PlatformSettings):

@@ -21,6 +21,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 from faster_whisper.vad import VadOptions, get_speech_timestamps
+
 from notewell.common.v1.common_pb2 import SpeakerRole
 from notewell.transcriber.audio import SAMPLE_RATE, Samples
 
@@ -45,7 +46,7 @@ def voice_regions(samples: Samples) -> list[Region]:
     spans = [s for s in spans if s["end"] - s["start"] >= _FRAME * 3]
     if not spans:
         return []
-    features = np.stack([_features(samples[s["start"]:s["end"]]) for s in spans])
+    features = np.stack([_features(samples[s["start"] : s["end"]]) for s in spans])
     groups = _two_groups(features)
     return [
         Region(span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE, group)
@@ -91,7 +92,7 @@ def _features(region: Samples) -> npt.NDArray[np.float64]:
     spectrum = np.abs(np.fft.rfft(voiced * np.hanning(_FRAME), axis=1)) + 1e-9
     edges = np.geomspace(2, spectrum.shape[1] - 1, _BANDS + 1).astype(int)
     bands = np.stack(
-        [spectrum[:, a:max(b, a + 1)].mean(axis=1) for a, b in pairwise(edges)],
+        [spectrum[:, a : max(b, a + 1)].mean(axis=1) for a, b in pairwise(edges)],
         axis=1,
     )
     envelope = np.log(bands).mean(axis=0)
@@ -101,7 +102,7 @@ def _features(region: Samples) -> npt.NDArray[np.float64]:
 
 def _pitch(frame: npt.NDArray[np.float64]) -> float:
     frame = frame - frame.mean()
-    correlation = np.correlate(frame, frame, mode="full")[len(frame) - 1:]
+    correlation = np.correlate(frame, frame, mode="full")[len(frame) - 1 :]
     if correlation[0] <= 0:
         return 0.0
     lo, hi = int(SAMPLE_RATE / _MAX_PITCH), int(SAMPLE_RATE / _MIN_PITCH)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
 from notewell.transcriber.audio import SAMPLE_RATE, Samples
 from notewell.transcriber.settings import Settings
 
@@ -44,8 +45,9 @@ class SpeechToText(Protocol):
 class LocalWhisper:
     """faster-whisper (CTranslate2, int8 on CPU), loaded on first use."""
 
-    def __init__(self, model_path: str, threads: int, compute_type: str,
-                 beam_size: int) -> None:
+    def __init__(
+        self, model_path: str, threads: int, compute_type: str, beam_size: int
+    ) -> None:
         self._model_path = model_path
         self._threads = threads
         self._compute_type = compute_type
@@ -75,7 +77,9 @@ class LocalWhisper:
 
             path = self._model_path or _packaged_model()
             self._model = WhisperModel(
-                path, device="cpu", compute_type=self._compute_type,
+                path,
+                device="cpu",
+                compute_type=self._compute_type,
                 cpu_threads=self._threads,
             )
         return self._model
@@ -109,7 +113,10 @@ class OpenAITranscription:
             timed = inside or _even_words(piece.text, start, end)
             segments.append(
                 Segment(
-                    start, end, str(piece.text), timed,
+                    start,
+                    end,
+                    str(piece.text),
+                    timed,
                     float(getattr(piece, "no_speech_prob", 0.0) or 0.0),
                     float(getattr(piece, "avg_logprob", 0.0) or 0.0),
                     float(getattr(piece, "compression_ratio", 1.0) or 1.0),
@@ -121,12 +128,15 @@ class OpenAITranscription:
 def speech_to_text(settings: Settings) -> SpeechToText:
     if settings.stt_backend == "openai":
         return OpenAITranscription(
-            settings.stt_openai_base_url, settings.stt_openai_api_key,
+            settings.stt_openai_base_url,
+            settings.stt_openai_api_key,
             settings.stt_openai_model,
         )
     return LocalWhisper(
-        settings.whisper_model_path, settings.whisper_threads,
-        settings.whisper_compute_type, settings.whisper_beam_size,
+        settings.whisper_model_path,
+        settings.whisper_threads,
+        settings.whisper_compute_type,
+        settings.whisper_beam_size,
     )
 
 
@@ -135,9 +145,12 @@ def _segment(piece: Any) -> Segment:
         Word(float(w.start), float(w.end), str(w.word)) for w in piece.words or []
     )
     return Segment(
-        float(piece.start), float(piece.end), str(piece.text),
+        float(piece.start),
+        float(piece.end),
+        str(piece.text),
         words or _even_words(piece.text, piece.start, piece.end),
-        float(piece.no_speech_prob), float(piece.avg_logprob),
+        float(piece.no_speech_prob),
+        float(piece.avg_logprob),
         float(piece.compression_ratio),
     )
 

@@ -50,7 +50,7 @@ def parse_webvtt(text: str) -> list[Cue]:
         if timing_at >= len(block) or "-->" not in block[timing_at]:
             raise _unreadable(f"cue {number} has no timing line")
         start, end = _timing(number, block[timing_at])
-        cues.extend(_voice_cues(number, " ".join(block[timing_at + 1:]), start, end))
+        cues.extend(_voice_cues(number, " ".join(block[timing_at + 1 :]), start, end))
     if not cues:
         raise _unreadable("file has no cues")
     return cues
@@ -68,7 +68,7 @@ def parse_srt(text: str) -> list[Cue]:
         if prefix is None:
             raise _unreadable(f"cue {number} has no speaker prefix")
         role = _role(number, prefix.group(1) or prefix.group(2))
-        cues.append(Cue(role, start, end, _words(number, line[prefix.end():])))
+        cues.append(Cue(role, start, end, _words(number, line[prefix.end() :])))
     if not cues:
         raise _unreadable("file has no cues")
     return cues
@@ -82,7 +82,7 @@ def _voice_cues(number: int, payload: str, start: float, end: float) -> list[Cue
     for index, span in enumerate(spans):
         stop = spans[index + 1].start() if index + 1 < len(spans) else len(payload)
         role = _role(number, span.group(1))
-        cues.append(Cue(role, start, end, _words(number, payload[span.end():stop])))
+        cues.append(Cue(role, start, end, _words(number, payload[span.end() : stop])))
     return cues
 
 

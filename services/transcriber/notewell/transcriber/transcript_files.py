@@ -12,6 +12,7 @@ from contextlib import closing
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
 from notewell.platform.events import InvalidEvent
 
 # Error codes meaning the object will not appear by asking again.

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
 from notewell.common.v1.common_pb2 import Transcript
 from notewell.events.v1.events_pb2 import ConsentWithdrawn, SessionEnded, TranscriptReady
 from notewell.platform import events
@@ -17,8 +20,6 @@ from notewell.transcriber.recordings import Recordings
 from notewell.transcriber.session_facts import session_facts
 from notewell.transcriber.sessions import CONSENT_WITHDRAWN, Sessions
 from notewell.transcriber.transcript_files import TranscriptFiles
-from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
 
 log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.platform.auth import TokenVerifier
 from notewell.transcriber.progress import Progress
