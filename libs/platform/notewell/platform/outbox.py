@@ -53,7 +53,39 @@ def outbox_document(topic: str, key: str, event: Message) -> dict[str, Any]:
     }
 
 
-class OutboxRelay:
+class PollingRelay:
+    """Calls ``relay_once`` until stopped, pausing ``poll_seconds`` whenever a round
+    found nothing to do. Subclasses implement ``relay_once``."""
+
+    def __init__(self, poll_seconds: float = 0.2) -> None:
+        self._poll_seconds = poll_seconds
+        self._stopping = asyncio.Event()
+
+    async def relay_once(self, limit: int = 100) -> int:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                handled = await self.relay_once()
+            except Exception as exc:
+                log.error(
+                    "relay_failed",
+                    extra={
+                        "relay": type(self).__name__,
+                        "error_type": type(exc).__name__,
+                    },
+                )
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+class OutboxRelay(PollingRelay):
     """Publishes the outbox events of one collection."""
 
     def __init__(
@@ -64,25 +96,10 @@ class OutboxRelay:
     ) -> None:
         self._collection = collection
         self._publisher = publisher
-        self._poll_seconds = poll_seconds
-        self._stopping = asyncio.Event()
+        super().__init__(poll_seconds)
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index("outbox_pending")
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                published = await self.relay_once()
-            except Exception as exc:
-                log.error("outbox_relay_failed", extra={"error_type": type(exc).__name__})
-                published = 0
-            if published == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
-
-    def stop(self) -> None:
-        self._stopping.set()
 
     async def relay_once(self, limit: int = 100) -> int:
         """Publishes what is pending now; returns how many events went out."""

@@ -14,8 +14,6 @@ every note it returned.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -27,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from notewell.notes.v1.notes_store_pb2 import AuditEvent
 from notewell.platform.logs import get_logger
+from notewell.platform.outbox import PollingRelay
 
 log = get_logger(__name__)
 
@@ -137,7 +136,7 @@ class AuditTrail:
         return [_event(doc, note_id) for doc in ordered]
 
 
-class AuditRelay:
+class AuditRelay(PollingRelay):
     """Copies the entries queued in note documents into the audit collection."""
 
     def __init__(
@@ -148,25 +147,10 @@ class AuditRelay:
     ) -> None:
         self._notes = notes
         self._trail = trail
-        self._poll_seconds = poll_seconds
-        self._stopping = asyncio.Event()
+        super().__init__(poll_seconds)
 
     async def ensure_indexes(self) -> None:
         await self._notes.create_index("audit_queued")
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                copied = await self.relay_once()
-            except Exception as exc:
-                log.error("audit_relay_failed", extra={"error_type": type(exc).__name__})
-                copied = 0
-            if copied == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
-
-    def stop(self) -> None:
-        self._stopping.set()
 
     async def relay_once(self, limit: int = 100) -> int:
         """Copies what is queued now; returns how many entries were handled."""
