@@ -135,6 +135,7 @@ ensure_project_venv() {
     {
         echo "$REPO_ROOT/libs/contracts"
         echo "$REPO_ROOT/libs/platform"
+        echo "$REPO_ROOT/libs/clinical"
         local d
         for d in "$REPO_ROOT"/services/*/; do
             [[ -d "$d" ]] && echo "${d%/}"

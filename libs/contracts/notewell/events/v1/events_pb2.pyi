@@ -286,6 +286,92 @@ class NoteSaved(_message.Message):
 Global___NoteSaved: _TypeAlias = NoteSaved  # noqa: Y015
 
 @_typing.final
+class MeasurementRecorded(_message.Message):
+    """Topic measurement.recorded, published by a measurement-based-care platform when a
+    client completes an instrument (PHQ-9, GAD-7, ...). Keyed by measurement_id. The
+    publisher seals the measurement with the platform's KMS key (it may generate data
+    keys but never decrypt), so the topic carries no scores in clear.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    MEASUREMENT_ID_FIELD_NUMBER: _builtins.int
+    CLINICIAN_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    MEASUREMENT_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    measurement_id: _builtins.str
+    clinician_id: _builtins.str
+    client_id: _builtins.str
+    @_builtins.property
+    def measurement(self) -> _common_pb2.SealedBox:
+        """A notewell.measures.v1.Measurement, sealed with context measurement_id."""
+
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        measurement_id: _builtins.str = ...,
+        clinician_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        measurement: _common_pb2.SealedBox | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["measurement", b"measurement", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "clinician_id", b"clinician_id", "event_id", b"event_id", "measurement", b"measurement", "measurement_id", b"measurement_id", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MeasurementRecorded: _TypeAlias = MeasurementRecorded  # noqa: Y015
+
+@_typing.final
+class WearableSummaryRecorded(_message.Message):
+    """Topic wearable.summary, published by a device platform with one day of a client's
+    wearable data. Keyed by summary_id; sealed like MeasurementRecorded.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    SUMMARY_ID_FIELD_NUMBER: _builtins.int
+    CLINICIAN_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    summary_id: _builtins.str
+    clinician_id: _builtins.str
+    client_id: _builtins.str
+    @_builtins.property
+    def summary(self) -> _common_pb2.SealedBox:
+        """A notewell.measures.v1.WearableDay, sealed with context summary_id."""
+
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        summary_id: _builtins.str = ...,
+        clinician_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        summary: _common_pb2.SealedBox | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at", "summary", b"summary"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "clinician_id", b"clinician_id", "event_id", b"event_id", "occurred_at", b"occurred_at", "summary", b"summary", "summary_id", b"summary_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WearableSummaryRecorded: _TypeAlias = WearableSummaryRecorded  # noqa: Y015
+
+@_typing.final
 class DeadLetter(_message.Message):
     """Topic <topic>.dlq: a message that could not be processed, with a reason free of
     protected health information.

@@ -24,41 +24,50 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from notewell.common.v1 import common_pb2 as notewell_dot_common_dot_v1_dot_common__pb2
+from notewell.measures.v1 import measures_pb2 as notewell_dot_measures_dot_v1_dot_measures__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cnotewell/notes/v1/note.proto\x12\x11notewell.notes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fnotewell/common/v1/common.proto\"6\n\x08\x45vidence\x12\x15\n\rutterance_ids\x18\x01 \x03(\t\x12\x13\n\x0b\x63ontext_ids\x18\x02 \x03(\t\"f\n\x0bNoteSection\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12-\n\x08\x65vidence\x18\x04 \x01(\x0b\x32\x1b.notewell.notes.v1.Evidence\"M\n\tSignature\x12\x11\n\tsigned_by\x18\x01 \x01(\t\x12-\n\tsigned_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"q\n\x08\x41\x64\x64\x65ndum\x12\x13\n\x0b\x61\x64\x64\x65ndum_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12/\n\tsignature\x18\x04 \x01(\x0b\x32\x1c.notewell.notes.v1.Signature\"\xb0\x05\n\x04Note\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63linician_id\x18\x03 \x01(\t\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x05 \x01(\t\x12-\n\x06status\x18\x06 \x01(\x0e\x32\x1d.notewell.notes.v1.NoteStatus\x12-\n\x06origin\x18\x07 \x01(\x0e\x32\x1d.notewell.notes.v1.NoteOrigin\x12\r\n\x05title\x18\x08 \x01(\t\x12\x30\n\x08sections\x18\t \x03(\x0b\x32\x1e.notewell.notes.v1.NoteSection\x12\x31\n\x07session\x18\n \x01(\x0b\x32 .notewell.common.v1.SessionFacts\x12\x0f\n\x07version\x18\x0b \x01(\x03\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\tsignature\x18\x0e \x01(\x0b\x32\x1c.notewell.notes.v1.Signature\x12\x1b\n\x13\x65xtractive_fallback\x18\x0f \x01(\x08\x12.\n\tnote_type\x18\x10 \x01(\x0e\x32\x1b.notewell.notes.v1.NoteType\x12\x11\n\tauthor_id\x18\x11 \x01(\t\x12\x33\n\x0f\x64\x61te_of_service\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x07\x61\x64\x64\x65nda\x18\x13 \x03(\x0b\x32\x1b.notewell.notes.v1.Addendum\x12\x13\n\x0btemplate_id\x18\x14 \x01(\t\"B\n\x0fTemplateHeading\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0binstruction\x18\x03 \x01(\t\"\xa9\x01\n\x0cNoteTemplate\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\tnote_type\x18\x03 \x01(\x0e\x32\x1b.notewell.notes.v1.NoteType\x12\x34\n\x08headings\x18\x04 \x03(\x0b\x32\".notewell.notes.v1.TemplateHeading\x12\x10\n\x08\x62uilt_in\x18\x05 \x01(\x08\"\x9a\x02\n\x0fNotePreferences\x12-\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1d.notewell.notes.v1.NoteFormat\x12\x1a\n\x12\x63ustom_template_id\x18\x02 \x01(\t\x12\x1b\n\x13\x63linician_reference\x18\x03 \x01(\t\x12\x18\n\x10\x63lient_reference\x18\x04 \x01(\t\x12\x17\n\x0f\x63lient_pronouns\x18\x05 \x01(\t\x12\x34\n\x0c\x64\x65tail_level\x18\x06 \x01(\x0e\x32\x1e.notewell.notes.v1.DetailLevel\x12\x36\n\rdirect_quotes\x18\x07 \x01(\x0e\x32\x1f.notewell.notes.v1.DirectQuotes*s\n\nNoteStatus\x12\x1b\n\x17NOTE_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11NOTE_STATUS_DRAFT\x10\x01\x12\x16\n\x12NOTE_STATUS_SIGNED\x10\x02\x12\x19\n\x15NOTE_STATUS_DISCARDED\x10\x03*x\n\x08NoteType\x12\x19\n\x15NOTE_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12NOTE_TYPE_PROGRESS\x10\x01\x12\x1b\n\x17NOTE_TYPE_PSYCHOTHERAPY\x10\x02\x12\x1c\n\x18NOTE_TYPE_INTERIM_UPDATE\x10\x03*^\n\nNoteOrigin\x12\x1b\n\x17NOTE_ORIGIN_UNSPECIFIED\x10\x00\x12\x18\n\x14NOTE_ORIGIN_AI_DRAFT\x10\x01\x12\x19\n\x15NOTE_ORIGIN_CLINICIAN\x10\x02*\xc8\x01\n\nNoteFormat\x12\x1b\n\x17NOTE_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10NOTE_FORMAT_SOAP\x10\x01\x12\x13\n\x0fNOTE_FORMAT_DAP\x10\x02\x12\x14\n\x10NOTE_FORMAT_BIRP\x10\x03\x12\x14\n\x10NOTE_FORMAT_GIRP\x10\x04\x12\x13\n\x0fNOTE_FORMAT_PIE\x10\x05\x12\x19\n\x15NOTE_FORMAT_NARRATIVE\x10\x06\x12\x16\n\x12NOTE_FORMAT_CUSTOM\x10\x07*y\n\x0b\x44\x65tailLevel\x12\x1c\n\x18\x44\x45TAIL_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x45TAIL_LEVEL_BRIEF\x10\x01\x12\x19\n\x15\x44\x45TAIL_LEVEL_STANDARD\x10\x02\x12\x19\n\x15\x44\x45TAIL_LEVEL_DETAILED\x10\x03*v\n\x0c\x44irectQuotes\x12\x1d\n\x19\x44IRECT_QUOTES_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44IRECT_QUOTES_NONE\x10\x01\x12\x17\n\x13\x44IRECT_QUOTES_A_FEW\x10\x02\x12\x16\n\x12\x44IRECT_QUOTES_MANY\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cnotewell/notes/v1/note.proto\x12\x11notewell.notes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fnotewell/common/v1/common.proto\x1a#notewell/measures/v1/measures.proto\"6\n\x08\x45vidence\x12\x15\n\rutterance_ids\x18\x01 \x03(\t\x12\x13\n\x0b\x63ontext_ids\x18\x02 \x03(\t\"H\n\tStatement\x12\x0c\n\x04text\x18\x01 \x01(\t\x12-\n\x08\x65vidence\x18\x02 \x01(\x0b\x32\x1b.notewell.notes.v1.Evidence\"\x98\x01\n\x0bNoteSection\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12-\n\x08\x65vidence\x18\x04 \x01(\x0b\x32\x1b.notewell.notes.v1.Evidence\x12\x30\n\nstatements\x18\x05 \x03(\x0b\x32\x1c.notewell.notes.v1.Statement\"~\n\tSignature\x12\x11\n\tsigned_by\x18\x01 \x01(\t\x12-\n\tsigned_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bsigner_name\x18\x03 \x01(\t\x12\x1a\n\x12signer_credentials\x18\x04 \x01(\t\"\xbd\x01\n\x0cRecordHeader\x12\x15\n\rpractice_name\x18\x01 \x01(\t\x12\x16\n\x0e\x63linician_name\x18\x02 \x01(\t\x12\x1d\n\x15\x63linician_credentials\x18\x03 \x01(\t\x12\x13\n\x0b\x63lient_name\x18\x04 \x01(\t\x12\x1c\n\x14\x63lient_date_of_birth\x18\x05 \x01(\t\x12\x19\n\x11\x63lient_identifier\x18\x06 \x01(\t\x12\x11\n\tdiagnoses\x18\x07 \x03(\t\"q\n\x08\x41\x64\x64\x65ndum\x12\x13\n\x0b\x61\x64\x64\x65ndum_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12/\n\tsignature\x18\x04 \x01(\x0b\x32\x1c.notewell.notes.v1.Signature\"\xd1\x06\n\x04Note\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63linician_id\x18\x03 \x01(\t\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x05 \x01(\t\x12-\n\x06status\x18\x06 \x01(\x0e\x32\x1d.notewell.notes.v1.NoteStatus\x12-\n\x06origin\x18\x07 \x01(\x0e\x32\x1d.notewell.notes.v1.NoteOrigin\x12\r\n\x05title\x18\x08 \x01(\t\x12\x30\n\x08sections\x18\t \x03(\x0b\x32\x1e.notewell.notes.v1.NoteSection\x12\x31\n\x07session\x18\n \x01(\x0b\x32 .notewell.common.v1.SessionFacts\x12\x0f\n\x07version\x18\x0b \x01(\x03\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\tsignature\x18\x0e \x01(\x0b\x32\x1c.notewell.notes.v1.Signature\x12\x1b\n\x13\x65xtractive_fallback\x18\x0f \x01(\x08\x12.\n\tnote_type\x18\x10 \x01(\x0e\x32\x1b.notewell.notes.v1.NoteType\x12\x11\n\tauthor_id\x18\x11 \x01(\t\x12\x33\n\x0f\x64\x61te_of_service\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x07\x61\x64\x64\x65nda\x18\x13 \x03(\x0b\x32\x1b.notewell.notes.v1.Addendum\x12\x13\n\x0btemplate_id\x18\x14 \x01(\t\x12/\n\x06header\x18\x15 \x01(\x0b\x32\x1f.notewell.notes.v1.RecordHeader\x12\x36\n\x08measures\x18\x16 \x03(\x0b\x32$.notewell.measures.v1.MeasureSummary\x12\x36\n\twearables\x18\x17 \x03(\x0b\x32#.notewell.measures.v1.WearableTrend\"B\n\x0fTemplateHeading\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0binstruction\x18\x03 \x01(\t\"\xa9\x01\n\x0cNoteTemplate\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\tnote_type\x18\x03 \x01(\x0e\x32\x1b.notewell.notes.v1.NoteType\x12\x34\n\x08headings\x18\x04 \x03(\x0b\x32\".notewell.notes.v1.TemplateHeading\x12\x10\n\x08\x62uilt_in\x18\x05 \x01(\x08\"T\n\x10\x43linicianProfile\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\x12\x13\n\x0b\x63redentials\x18\x02 \x01(\t\x12\x15\n\rpractice_name\x18\x03 \x01(\t\"\xa4\x01\n\rClientProfile\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x16\n\x0epreferred_name\x18\x03 \x01(\t\x12\x10\n\x08pronouns\x18\x04 \x01(\t\x12\x15\n\rdate_of_birth\x18\x05 \x01(\t\x12\x19\n\x11\x63lient_identifier\x18\x06 \x01(\t\x12\x11\n\tdiagnoses\x18\x07 \x03(\t\"\x9a\x02\n\x0fNotePreferences\x12-\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1d.notewell.notes.v1.NoteFormat\x12\x1a\n\x12\x63ustom_template_id\x18\x02 \x01(\t\x12\x1b\n\x13\x63linician_reference\x18\x03 \x01(\t\x12\x18\n\x10\x63lient_reference\x18\x04 \x01(\t\x12\x17\n\x0f\x63lient_pronouns\x18\x05 \x01(\t\x12\x34\n\x0c\x64\x65tail_level\x18\x06 \x01(\x0e\x32\x1e.notewell.notes.v1.DetailLevel\x12\x36\n\rdirect_quotes\x18\x07 \x01(\x0e\x32\x1f.notewell.notes.v1.DirectQuotes*s\n\nNoteStatus\x12\x1b\n\x17NOTE_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11NOTE_STATUS_DRAFT\x10\x01\x12\x16\n\x12NOTE_STATUS_SIGNED\x10\x02\x12\x19\n\x15NOTE_STATUS_DISCARDED\x10\x03*x\n\x08NoteType\x12\x19\n\x15NOTE_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12NOTE_TYPE_PROGRESS\x10\x01\x12\x1b\n\x17NOTE_TYPE_PSYCHOTHERAPY\x10\x02\x12\x1c\n\x18NOTE_TYPE_INTERIM_UPDATE\x10\x03*^\n\nNoteOrigin\x12\x1b\n\x17NOTE_ORIGIN_UNSPECIFIED\x10\x00\x12\x18\n\x14NOTE_ORIGIN_AI_DRAFT\x10\x01\x12\x19\n\x15NOTE_ORIGIN_CLINICIAN\x10\x02*\xc8\x01\n\nNoteFormat\x12\x1b\n\x17NOTE_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10NOTE_FORMAT_SOAP\x10\x01\x12\x13\n\x0fNOTE_FORMAT_DAP\x10\x02\x12\x14\n\x10NOTE_FORMAT_BIRP\x10\x03\x12\x14\n\x10NOTE_FORMAT_GIRP\x10\x04\x12\x13\n\x0fNOTE_FORMAT_PIE\x10\x05\x12\x19\n\x15NOTE_FORMAT_NARRATIVE\x10\x06\x12\x16\n\x12NOTE_FORMAT_CUSTOM\x10\x07*y\n\x0b\x44\x65tailLevel\x12\x1c\n\x18\x44\x45TAIL_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x45TAIL_LEVEL_BRIEF\x10\x01\x12\x19\n\x15\x44\x45TAIL_LEVEL_STANDARD\x10\x02\x12\x19\n\x15\x44\x45TAIL_LEVEL_DETAILED\x10\x03*v\n\x0c\x44irectQuotes\x12\x1d\n\x19\x44IRECT_QUOTES_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44IRECT_QUOTES_NONE\x10\x01\x12\x17\n\x13\x44IRECT_QUOTES_A_FEW\x10\x02\x12\x16\n\x12\x44IRECT_QUOTES_MANY\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'notewell.notes.v1.note_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOTESTATUS']._serialized_start=1687
-  _globals['_NOTESTATUS']._serialized_end=1802
-  _globals['_NOTETYPE']._serialized_start=1804
-  _globals['_NOTETYPE']._serialized_end=1924
-  _globals['_NOTEORIGIN']._serialized_start=1926
-  _globals['_NOTEORIGIN']._serialized_end=2020
-  _globals['_NOTEFORMAT']._serialized_start=2023
-  _globals['_NOTEFORMAT']._serialized_end=2223
-  _globals['_DETAILLEVEL']._serialized_start=2225
-  _globals['_DETAILLEVEL']._serialized_end=2346
-  _globals['_DIRECTQUOTES']._serialized_start=2348
-  _globals['_DIRECTQUOTES']._serialized_end=2466
-  _globals['_EVIDENCE']._serialized_start=117
-  _globals['_EVIDENCE']._serialized_end=171
-  _globals['_NOTESECTION']._serialized_start=173
-  _globals['_NOTESECTION']._serialized_end=275
-  _globals['_SIGNATURE']._serialized_start=277
-  _globals['_SIGNATURE']._serialized_end=354
-  _globals['_ADDENDUM']._serialized_start=356
-  _globals['_ADDENDUM']._serialized_end=469
-  _globals['_NOTE']._serialized_start=472
-  _globals['_NOTE']._serialized_end=1160
-  _globals['_TEMPLATEHEADING']._serialized_start=1162
-  _globals['_TEMPLATEHEADING']._serialized_end=1228
-  _globals['_NOTETEMPLATE']._serialized_start=1231
-  _globals['_NOTETEMPLATE']._serialized_end=1400
-  _globals['_NOTEPREFERENCES']._serialized_start=1403
-  _globals['_NOTEPREFERENCES']._serialized_end=1685
+  _globals['_NOTESTATUS']._serialized_start=2504
+  _globals['_NOTESTATUS']._serialized_end=2619
+  _globals['_NOTETYPE']._serialized_start=2621
+  _globals['_NOTETYPE']._serialized_end=2741
+  _globals['_NOTEORIGIN']._serialized_start=2743
+  _globals['_NOTEORIGIN']._serialized_end=2837
+  _globals['_NOTEFORMAT']._serialized_start=2840
+  _globals['_NOTEFORMAT']._serialized_end=3040
+  _globals['_DETAILLEVEL']._serialized_start=3042
+  _globals['_DETAILLEVEL']._serialized_end=3163
+  _globals['_DIRECTQUOTES']._serialized_start=3165
+  _globals['_DIRECTQUOTES']._serialized_end=3283
+  _globals['_EVIDENCE']._serialized_start=154
+  _globals['_EVIDENCE']._serialized_end=208
+  _globals['_STATEMENT']._serialized_start=210
+  _globals['_STATEMENT']._serialized_end=282
+  _globals['_NOTESECTION']._serialized_start=285
+  _globals['_NOTESECTION']._serialized_end=437
+  _globals['_SIGNATURE']._serialized_start=439
+  _globals['_SIGNATURE']._serialized_end=565
+  _globals['_RECORDHEADER']._serialized_start=568
+  _globals['_RECORDHEADER']._serialized_end=757
+  _globals['_ADDENDUM']._serialized_start=759
+  _globals['_ADDENDUM']._serialized_end=872
+  _globals['_NOTE']._serialized_start=875
+  _globals['_NOTE']._serialized_end=1724
+  _globals['_TEMPLATEHEADING']._serialized_start=1726
+  _globals['_TEMPLATEHEADING']._serialized_end=1792
+  _globals['_NOTETEMPLATE']._serialized_start=1795
+  _globals['_NOTETEMPLATE']._serialized_end=1964
+  _globals['_CLINICIANPROFILE']._serialized_start=1966
+  _globals['_CLINICIANPROFILE']._serialized_end=2050
+  _globals['_CLIENTPROFILE']._serialized_start=2053
+  _globals['_CLIENTPROFILE']._serialized_end=2217
+  _globals['_NOTEPREFERENCES']._serialized_start=2220
+  _globals['_NOTEPREFERENCES']._serialized_end=2502
 # @@protoc_insertion_point(module_scope)

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from notewell.common.v1 import common_pb2 as _common_pb2
+from notewell.measures.v1 import measures_pb2 as _measures_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -188,6 +189,33 @@ class Evidence(_message.Message):
 Global___Evidence: _TypeAlias = Evidence  # noqa: Y015
 
 @_typing.final
+class Statement(_message.Message):
+    """One sentence (or list item) of a section's text with what supports it, so the
+    editor can show where a statement came from.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    @_builtins.property
+    def evidence(self) -> Global___Evidence: ...
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        evidence: Global___Evidence | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Statement: _TypeAlias = Statement  # noqa: Y015
+
+@_typing.final
 class NoteSection(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -195,12 +223,21 @@ class NoteSection(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    STATEMENTS_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     """Machine name of the section within the format, e.g. "subjective"."""
     title: _builtins.str
     text: _builtins.str
     @_builtins.property
-    def evidence(self) -> Global___Evidence: ...
+    def evidence(self) -> Global___Evidence:
+        """Everything the section rests on (the union of its statements' evidence)."""
+
+    @_builtins.property
+    def statements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Statement]:
+        """The text statement by statement, in order, when the drafter wrote it. Empty once
+        the clinician edits the section's text.
+        """
+
     def __init__(
         self,
         *,
@@ -208,10 +245,11 @@ class NoteSection(_message.Message):
         title: _builtins.str = ...,
         text: _builtins.str = ...,
         evidence: Global___Evidence | None = ...,
+        statements: _abc.Iterable[Global___Statement] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "key", b"key", "text", b"text", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "key", b"key", "statements", b"statements", "text", b"text", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -223,7 +261,14 @@ class Signature(_message.Message):
 
     SIGNED_BY_FIELD_NUMBER: _builtins.int
     SIGNED_AT_FIELD_NUMBER: _builtins.int
+    SIGNER_NAME_FIELD_NUMBER: _builtins.int
+    SIGNER_CREDENTIALS_FIELD_NUMBER: _builtins.int
     signed_by: _builtins.str
+    signer_name: _builtins.str
+    """The signer's name and credentials as they were at signing, e.g. "Dana Reyes",
+    "LCSW".
+    """
+    signer_credentials: _builtins.str
     @_builtins.property
     def signed_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -231,14 +276,62 @@ class Signature(_message.Message):
         *,
         signed_by: _builtins.str = ...,
         signed_at: _timestamp_pb2.Timestamp | None = ...,
+        signer_name: _builtins.str = ...,
+        signer_credentials: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at", "signed_by", b"signed_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at", "signed_by", b"signed_by", "signer_credentials", b"signer_credentials", "signer_name", b"signer_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Signature: _TypeAlias = Signature  # noqa: Y015
+
+@_typing.final
+class RecordHeader(_message.Message):
+    """Who the note is by and about, for the printed record. A signed note keeps the
+    header it was signed with; a draft's is filled from the current profiles when read.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRACTICE_NAME_FIELD_NUMBER: _builtins.int
+    CLINICIAN_NAME_FIELD_NUMBER: _builtins.int
+    CLINICIAN_CREDENTIALS_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    CLIENT_DATE_OF_BIRTH_FIELD_NUMBER: _builtins.int
+    CLIENT_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    DIAGNOSES_FIELD_NUMBER: _builtins.int
+    practice_name: _builtins.str
+    clinician_name: _builtins.str
+    clinician_credentials: _builtins.str
+    client_name: _builtins.str
+    client_date_of_birth: _builtins.str
+    """"YYYY-MM-DD", or empty."""
+    client_identifier: _builtins.str
+    """The practice's own identifier for the client (e.g. a chart number)."""
+    @_builtins.property
+    def diagnoses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Diagnoses as the clinician recorded them, e.g. "F41.1 Generalized anxiety disorder"."""
+
+    def __init__(
+        self,
+        *,
+        practice_name: _builtins.str = ...,
+        clinician_name: _builtins.str = ...,
+        clinician_credentials: _builtins.str = ...,
+        client_name: _builtins.str = ...,
+        client_date_of_birth: _builtins.str = ...,
+        client_identifier: _builtins.str = ...,
+        diagnoses: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_date_of_birth", b"client_date_of_birth", "client_identifier", b"client_identifier", "client_name", b"client_name", "clinician_credentials", b"clinician_credentials", "clinician_name", b"clinician_name", "diagnoses", b"diagnoses", "practice_name", b"practice_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordHeader: _TypeAlias = RecordHeader  # noqa: Y015
 
 @_typing.final
 class Addendum(_message.Message):
@@ -295,6 +388,9 @@ class Note(_message.Message):
     DATE_OF_SERVICE_FIELD_NUMBER: _builtins.int
     ADDENDA_FIELD_NUMBER: _builtins.int
     TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    MEASURES_FIELD_NUMBER: _builtins.int
+    WEARABLES_FIELD_NUMBER: _builtins.int
     note_id: _builtins.str
     session_id: _builtins.str
     clinician_id: _builtins.str
@@ -333,6 +429,16 @@ class Note(_message.Message):
     def addenda(self) -> _containers.RepeatedCompositeFieldContainer[Global___Addendum]:
         """Oldest first; each one signed. The signed note itself never changes."""
 
+    @_builtins.property
+    def header(self) -> Global___RecordHeader: ...
+    @_builtins.property
+    def measures(self) -> _containers.RepeatedCompositeFieldContainer[_measures_pb2.MeasureSummary]:
+        """Measurement-based-care scores known when the note was drafted, computed in code."""
+
+    @_builtins.property
+    def wearables(self) -> _containers.RepeatedCompositeFieldContainer[_measures_pb2.WearableTrend]:
+        """Wearable trends known when the note was drafted, computed in code."""
+
     def __init__(
         self,
         *,
@@ -356,10 +462,13 @@ class Note(_message.Message):
         date_of_service: _timestamp_pb2.Timestamp | None = ...,
         addenda: _abc.Iterable[Global___Addendum] | None = ...,
         template_id: _builtins.str = ...,
+        header: Global___RecordHeader | None = ...,
+        measures: _abc.Iterable[_measures_pb2.MeasureSummary] | None = ...,
+        wearables: _abc.Iterable[_measures_pb2.WearableTrend] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "date_of_service", b"date_of_service", "session", b"session", "signature", b"signature", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "date_of_service", b"date_of_service", "header", b"header", "session", b"session", "signature", b"signature", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["addenda", b"addenda", "author_id", b"author_id", "client_id", b"client_id", "clinician_id", b"clinician_id", "created_at", b"created_at", "date_of_service", b"date_of_service", "extractive_fallback", b"extractive_fallback", "format", b"format", "note_id", b"note_id", "note_type", b"note_type", "origin", b"origin", "sections", b"sections", "session", b"session", "session_id", b"session_id", "signature", b"signature", "status", b"status", "template_id", b"template_id", "title", b"title", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addenda", b"addenda", "author_id", b"author_id", "client_id", b"client_id", "clinician_id", b"clinician_id", "created_at", b"created_at", "date_of_service", b"date_of_service", "extractive_fallback", b"extractive_fallback", "format", b"format", "header", b"header", "measures", b"measures", "note_id", b"note_id", "note_type", b"note_type", "origin", b"origin", "sections", b"sections", "session", b"session", "session_id", b"session_id", "signature", b"signature", "status", b"status", "template_id", b"template_id", "title", b"title", "updated_at", b"updated_at", "version", b"version", "wearables", b"wearables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -426,6 +535,77 @@ class NoteTemplate(_message.Message):
 Global___NoteTemplate: _TypeAlias = NoteTemplate  # noqa: Y015
 
 @_typing.final
+class ClinicianProfile(_message.Message):
+    """A clinician's own details, printed on their notes and used when a note names them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    CREDENTIALS_FIELD_NUMBER: _builtins.int
+    PRACTICE_NAME_FIELD_NUMBER: _builtins.int
+    display_name: _builtins.str
+    credentials: _builtins.str
+    """e.g. "LCSW", "PhD, LP"."""
+    practice_name: _builtins.str
+    def __init__(
+        self,
+        *,
+        display_name: _builtins.str = ...,
+        credentials: _builtins.str = ...,
+        practice_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "display_name", b"display_name", "practice_name", b"practice_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClinicianProfile: _TypeAlias = ClinicianProfile  # noqa: Y015
+
+@_typing.final
+class ClientProfile(_message.Message):
+    """What the clinician records about a client outside the notes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    FULL_NAME_FIELD_NUMBER: _builtins.int
+    PREFERRED_NAME_FIELD_NUMBER: _builtins.int
+    PRONOUNS_FIELD_NUMBER: _builtins.int
+    DATE_OF_BIRTH_FIELD_NUMBER: _builtins.int
+    CLIENT_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    DIAGNOSES_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    full_name: _builtins.str
+    preferred_name: _builtins.str
+    """Used when the clinician's preferences refer to the client by first name."""
+    pronouns: _builtins.str
+    """e.g. "she/her"."""
+    date_of_birth: _builtins.str
+    """"YYYY-MM-DD", or empty."""
+    client_identifier: _builtins.str
+    @_builtins.property
+    def diagnoses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        full_name: _builtins.str = ...,
+        preferred_name: _builtins.str = ...,
+        pronouns: _builtins.str = ...,
+        date_of_birth: _builtins.str = ...,
+        client_identifier: _builtins.str = ...,
+        diagnoses: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_identifier", b"client_identifier", "date_of_birth", b"date_of_birth", "diagnoses", b"diagnoses", "full_name", b"full_name", "preferred_name", b"preferred_name", "pronouns", b"pronouns"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientProfile: _TypeAlias = ClientProfile  # noqa: Y015
+
+@_typing.final
 class NotePreferences(_message.Message):
     """How a clinician wants their notes written; the drafter follows them."""
 
@@ -441,9 +621,15 @@ class NotePreferences(_message.Message):
     format: Global___NoteFormat.ValueType
     custom_template_id: _builtins.str
     clinician_reference: _builtins.str
-    """How the clinician refers to themself, e.g. "this writer"."""
+    """How the clinician refers to themself: "first person", "the therapist", "this
+    writer", "name and credentials" (from the clinician's profile) or any other
+    phrase, used as written.
+    """
     client_reference: _builtins.str
-    """How the client is referred to, e.g. "the client", and their pronouns."""
+    """How the client is referred to: "the client", "first name" (from the client's
+    profile), "initials" (from the client's profile) or any other phrase, used as
+    written; and their pronouns when the client's profile gives none.
+    """
     client_pronouns: _builtins.str
     detail_level: Global___DetailLevel.ValueType
     direct_quotes: Global___DirectQuotes.ValueType

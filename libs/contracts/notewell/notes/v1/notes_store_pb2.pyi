@@ -21,6 +21,86 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class GetClientContextRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLINICIAN_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    MAX_NOTES_FIELD_NUMBER: _builtins.int
+    EXCLUDE_SESSION_ID_FIELD_NUMBER: _builtins.int
+    clinician_id: _builtins.str
+    client_id: _builtins.str
+    max_notes: _builtins.int
+    """Signed notes to include, newest first; 0 means none."""
+    exclude_session_id: _builtins.str
+    """Leave out the note of this session (the one being drafted), if any."""
+    def __init__(
+        self,
+        *,
+        clinician_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        max_notes: _builtins.int = ...,
+        exclude_session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "clinician_id", b"clinician_id", "exclude_session_id", b"exclude_session_id", "max_notes", b"max_notes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClientContextRequest: _TypeAlias = GetClientContextRequest  # noqa: Y015
+
+@_typing.final
+class ClientContext(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PREFERENCES_FIELD_NUMBER: _builtins.int
+    CLINICIAN_FIELD_NUMBER: _builtins.int
+    CLIENT_FIELD_NUMBER: _builtins.int
+    HAS_CLIENT_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    CUSTOM_TEMPLATE_FIELD_NUMBER: _builtins.int
+    HAS_CUSTOM_TEMPLATE_FIELD_NUMBER: _builtins.int
+    has_client: _builtins.bool
+    has_custom_template: _builtins.bool
+    @_builtins.property
+    def preferences(self) -> _note_pb2.NotePreferences: ...
+    @_builtins.property
+    def clinician(self) -> _note_pb2.ClinicianProfile: ...
+    @_builtins.property
+    def client(self) -> _note_pb2.ClientProfile:
+        """Present when the clinician has recorded the client's details."""
+
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedCompositeFieldContainer[_note_pb2.Note]:
+        """Signed progress notes and interim updates, newest first by date of service;
+        psychotherapy notes and drafts are never included.
+        """
+
+    @_builtins.property
+    def custom_template(self) -> _note_pb2.NoteTemplate:
+        """The template named by preferences.custom_template_id, when the format is CUSTOM."""
+
+    def __init__(
+        self,
+        *,
+        preferences: _note_pb2.NotePreferences | None = ...,
+        clinician: _note_pb2.ClinicianProfile | None = ...,
+        client: _note_pb2.ClientProfile | None = ...,
+        has_client: _builtins.bool = ...,
+        notes: _abc.Iterable[_note_pb2.Note] | None = ...,
+        custom_template: _note_pb2.NoteTemplate | None = ...,
+        has_custom_template: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["client", b"client", "clinician", b"clinician", "custom_template", b"custom_template", "preferences", b"preferences"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client", b"client", "clinician", b"clinician", "custom_template", b"custom_template", "has_client", b"has_client", "has_custom_template", b"has_custom_template", "notes", b"notes", "preferences", b"preferences"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientContext: _TypeAlias = ClientContext  # noqa: Y015
+
+@_typing.final
 class ListClientsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -481,3 +561,77 @@ class ListAuditEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAuditEventsResponse: _TypeAlias = ListAuditEventsResponse  # noqa: Y015
+
+@_typing.final
+class GetClinicianProfileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClinicianProfileRequest: _TypeAlias = GetClinicianProfileRequest  # noqa: Y015
+
+@_typing.final
+class UpdateClinicianProfileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROFILE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def profile(self) -> _note_pb2.ClinicianProfile: ...
+    def __init__(
+        self,
+        *,
+        profile: _note_pb2.ClinicianProfile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateClinicianProfileRequest: _TypeAlias = UpdateClinicianProfileRequest  # noqa: Y015
+
+@_typing.final
+class GetClientProfileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClientProfileRequest: _TypeAlias = GetClientProfileRequest  # noqa: Y015
+
+@_typing.final
+class UpdateClientProfileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROFILE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def profile(self) -> _note_pb2.ClientProfile: ...
+    def __init__(
+        self,
+        *,
+        profile: _note_pb2.ClientProfile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateClientProfileRequest: _TypeAlias = UpdateClientProfileRequest  # noqa: Y015

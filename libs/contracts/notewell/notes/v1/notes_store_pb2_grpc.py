@@ -102,6 +102,26 @@ class NotesStoreStub:
                 request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsRequest.SerializeToString,
                 response_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsResponse.FromString,
                 _registered_method=True)
+        self.GetClinicianProfile = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/GetClinicianProfile',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClinicianProfileRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.ClinicianProfile.FromString,
+                _registered_method=True)
+        self.UpdateClinicianProfile = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/UpdateClinicianProfile',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdateClinicianProfileRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.ClinicianProfile.FromString,
+                _registered_method=True)
+        self.GetClientProfile = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/GetClientProfile',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClientProfileRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.ClientProfile.FromString,
+                _registered_method=True)
+        self.UpdateClientProfile = channel.unary_unary(
+                '/notewell.notes.v1.NotesStore/UpdateClientProfile',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdateClientProfileRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_note__pb2.ClientProfile.FromString,
+                _registered_method=True)
 
 
 class NotesStoreServicer:
@@ -196,6 +216,32 @@ class NotesStoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetClinicianProfile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateClinicianProfile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientProfile(self, request, context):
+        """NOT_FOUND when the caller has recorded nothing about the client.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateClientProfile(self, request, context):
+        """Creates or replaces the caller's record of one client.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotesStoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -263,6 +309,26 @@ def add_NotesStoreServicer_to_server(servicer, server):
                     servicer.ListAuditEvents,
                     request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsRequest.FromString,
                     response_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsResponse.SerializeToString,
+            ),
+            'GetClinicianProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClinicianProfile,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClinicianProfileRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.ClinicianProfile.SerializeToString,
+            ),
+            'UpdateClinicianProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateClinicianProfile,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdateClinicianProfileRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.ClinicianProfile.SerializeToString,
+            ),
+            'GetClientProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientProfile,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClientProfileRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.ClientProfile.SerializeToString,
+            ),
+            'UpdateClientProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateClientProfile,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdateClientProfileRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_note__pb2.ClientProfile.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -618,6 +684,199 @@ class NotesStore:
             '/notewell.notes.v1.NotesStore/ListAuditEvents',
             notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsRequest.SerializeToString,
             notewell_dot_notes_dot_v1_dot_notes__store__pb2.ListAuditEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClinicianProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/GetClinicianProfile',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClinicianProfileRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.ClinicianProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateClinicianProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/UpdateClinicianProfile',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdateClinicianProfileRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.ClinicianProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/GetClientProfile',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClientProfileRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.ClientProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateClientProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesStore/UpdateClientProfile',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.UpdateClientProfileRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_note__pb2.ClientProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class NotesContextStub:
+    """For other notewell services only, never exposed through the gateway. Calls carry a
+    service token (audience AUTH_SERVICE_AUDIENCE, subject "service:<name>") in the
+    "authorization" metadata and name the clinician they act for; answers hold only
+    that clinician's data.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetClientContext = channel.unary_unary(
+                '/notewell.notes.v1.NotesContext/GetClientContext',
+                request_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClientContextRequest.SerializeToString,
+                response_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ClientContext.FromString,
+                _registered_method=True)
+
+
+class NotesContextServicer:
+    """For other notewell services only, never exposed through the gateway. Calls carry a
+    service token (audience AUTH_SERVICE_AUDIENCE, subject "service:<name>") in the
+    "authorization" metadata and name the clinician they act for; answers hold only
+    that clinician's data.
+    """
+
+    def GetClientContext(self, request, context):
+        """What a new note or a generated passage about one client may draw on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_NotesContextServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetClientContext': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientContext,
+                    request_deserializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClientContextRequest.FromString,
+                    response_serializer=notewell_dot_notes_dot_v1_dot_notes__store__pb2.ClientContext.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'notewell.notes.v1.NotesContext', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('notewell.notes.v1.NotesContext', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class NotesContext:
+    """For other notewell services only, never exposed through the gateway. Calls carry a
+    service token (audience AUTH_SERVICE_AUDIENCE, subject "service:<name>") in the
+    "authorization" metadata and name the clinician they act for; answers hold only
+    that clinician's data.
+    """
+
+    @staticmethod
+    def GetClientContext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notewell.notes.v1.NotesContext/GetClientContext',
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.GetClientContextRequest.SerializeToString,
+            notewell_dot_notes_dot_v1_dot_notes__store__pb2.ClientContext.FromString,
             options,
             channel_credentials,
             insecure,

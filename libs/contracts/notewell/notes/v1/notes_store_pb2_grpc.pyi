@@ -59,6 +59,12 @@ class NotesStoreStub:
     """Creates or replaces one of the caller's own templates."""
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.ListAuditEventsRequest, _notes_store_pb2.ListAuditEventsResponse]
     """Who did what to one of the caller's notes, oldest first."""
+    GetClinicianProfile: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.GetClinicianProfileRequest, _note_pb2.ClinicianProfile]
+    UpdateClinicianProfile: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.UpdateClinicianProfileRequest, _note_pb2.ClinicianProfile]
+    GetClientProfile: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.GetClientProfileRequest, _note_pb2.ClientProfile]
+    """NOT_FOUND when the caller has recorded nothing about the client."""
+    UpdateClientProfile: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.UpdateClientProfileRequest, _note_pb2.ClientProfile]
+    """Creates or replaces the caller's record of one client."""
 
 @_typing.type_check_only
 class NotesStoreAsyncStub(NotesStoreStub):
@@ -90,6 +96,12 @@ class NotesStoreAsyncStub(NotesStoreStub):
     """Creates or replaces one of the caller's own templates."""
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.ListAuditEventsRequest, _notes_store_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
     """Who did what to one of the caller's notes, oldest first."""
+    GetClinicianProfile: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.GetClinicianProfileRequest, _note_pb2.ClinicianProfile]  # type: ignore[assignment]
+    UpdateClinicianProfile: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.UpdateClinicianProfileRequest, _note_pb2.ClinicianProfile]  # type: ignore[assignment]
+    GetClientProfile: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.GetClientProfileRequest, _note_pb2.ClientProfile]  # type: ignore[assignment]
+    """NOT_FOUND when the caller has recorded nothing about the client."""
+    UpdateClientProfile: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.UpdateClientProfileRequest, _note_pb2.ClientProfile]  # type: ignore[assignment]
+    """Creates or replaces the caller's record of one client."""
 
 class NotesStoreServicer(metaclass=_abc_1.ABCMeta):
     """The clinical record. Every call carries the clinician's bearer token in the
@@ -197,4 +209,77 @@ class NotesStoreServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_notes_store_pb2.ListAuditEventsResponse, _abc.Awaitable[_notes_store_pb2.ListAuditEventsResponse]]:
         """Who did what to one of the caller's notes, oldest first."""
 
+    @_abc_1.abstractmethod
+    def GetClinicianProfile(
+        self,
+        request: _notes_store_pb2.GetClinicianProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.ClinicianProfile, _abc.Awaitable[_note_pb2.ClinicianProfile]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateClinicianProfile(
+        self,
+        request: _notes_store_pb2.UpdateClinicianProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.ClinicianProfile, _abc.Awaitable[_note_pb2.ClinicianProfile]]: ...
+
+    @_abc_1.abstractmethod
+    def GetClientProfile(
+        self,
+        request: _notes_store_pb2.GetClientProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.ClientProfile, _abc.Awaitable[_note_pb2.ClientProfile]]:
+        """NOT_FOUND when the caller has recorded nothing about the client."""
+
+    @_abc_1.abstractmethod
+    def UpdateClientProfile(
+        self,
+        request: _notes_store_pb2.UpdateClientProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_note_pb2.ClientProfile, _abc.Awaitable[_note_pb2.ClientProfile]]:
+        """Creates or replaces the caller's record of one client."""
+
 def add_NotesStoreServicer_to_server(servicer: NotesStoreServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class NotesContextStub:
+    """For other notewell services only, never exposed through the gateway. Calls carry a
+    service token (audience AUTH_SERVICE_AUDIENCE, subject "service:<name>") in the
+    "authorization" metadata and name the clinician they act for; answers hold only
+    that clinician's data.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> NotesContextAsyncStub: ...
+    GetClientContext: _grpc.UnaryUnaryMultiCallable[_notes_store_pb2.GetClientContextRequest, _notes_store_pb2.ClientContext]
+    """What a new note or a generated passage about one client may draw on."""
+
+@_typing.type_check_only
+class NotesContextAsyncStub(NotesContextStub):
+    """For other notewell services only, never exposed through the gateway. Calls carry a
+    service token (audience AUTH_SERVICE_AUDIENCE, subject "service:<name>") in the
+    "authorization" metadata and name the clinician they act for; answers hold only
+    that clinician's data.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    GetClientContext: _aio.UnaryUnaryMultiCallable[_notes_store_pb2.GetClientContextRequest, _notes_store_pb2.ClientContext]  # type: ignore[assignment]
+    """What a new note or a generated passage about one client may draw on."""
+
+class NotesContextServicer(metaclass=_abc_1.ABCMeta):
+    """For other notewell services only, never exposed through the gateway. Calls carry a
+    service token (audience AUTH_SERVICE_AUDIENCE, subject "service:<name>") in the
+    "authorization" metadata and name the clinician they act for; answers hold only
+    that clinician's data.
+    """
+
+    @_abc_1.abstractmethod
+    def GetClientContext(
+        self,
+        request: _notes_store_pb2.GetClientContextRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notes_store_pb2.ClientContext, _abc.Awaitable[_notes_store_pb2.ClientContext]]:
+        """What a new note or a generated passage about one client may draw on."""
+
+def add_NotesContextServicer_to_server(servicer: NotesContextServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
