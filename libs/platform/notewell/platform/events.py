@@ -23,6 +23,8 @@ TRANSCRIPT_READY = "transcript.ready"
 DRAFT_CREATED = "draft.created"
 NOTE_SAVED = "note.saved"
 CONSENT_WITHDRAWN = "consent.withdrawn"
+MEASUREMENT_RECORDED = "measurement.recorded"
+WEARABLE_SUMMARY = "wearable.summary"
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -33,6 +35,8 @@ TOPIC_TYPES: dict[str, type[Message]] = {
     DRAFT_CREATED: events_pb2.DraftCreated,
     NOTE_SAVED: events_pb2.NoteSaved,
     CONSENT_WITHDRAWN: events_pb2.ConsentWithdrawn,
+    MEASUREMENT_RECORDED: events_pb2.MeasurementRecorded,
+    WEARABLE_SUMMARY: events_pb2.WearableSummaryRecorded,
 }
 
 E = TypeVar("E", bound=Message)

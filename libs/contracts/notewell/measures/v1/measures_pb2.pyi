@@ -172,6 +172,7 @@ class MeasureSummary(_message.Message):
     RELIABLE_CHANGE_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
     ITEM_FLAGS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_AT_FIELD_NUMBER: _builtins.int
     context_id: _builtins.str
     """Stable id other parts of a note cite as evidence, e.g. "measure:PHQ-9"."""
     instrument: _builtins.str
@@ -201,6 +202,10 @@ class MeasureSummary(_message.Message):
         better off dead or of self-harm) scored 2".
         """
 
+    @_builtins.property
+    def previous_at(self) -> _timestamp_pb2.Timestamp:
+        """When the administration before the latest one happened (set with has_previous)."""
+
     def __init__(
         self,
         *,
@@ -218,10 +223,11 @@ class MeasureSummary(_message.Message):
         reliable_change: _builtins.str = ...,
         count: _builtins.int = ...,
         item_flags: _abc.Iterable[_builtins.str] | None = ...,
+        previous_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["baseline_at", b"baseline_at", "latest_at", b"latest_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["baseline_at", b"baseline_at", "latest_at", b"latest_at", "previous_at", b"previous_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline_at", b"baseline_at", "change_since_baseline", b"change_since_baseline", "change_since_previous", b"change_since_previous", "context_id", b"context_id", "count", b"count", "has_baseline", b"has_baseline", "has_previous", b"has_previous", "instrument", b"instrument", "item_flags", b"item_flags", "latest_at", b"latest_at", "latest_score", b"latest_score", "max_score", b"max_score", "reliable_change", b"reliable_change", "severity", b"severity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline_at", b"baseline_at", "change_since_baseline", b"change_since_baseline", "change_since_previous", b"change_since_previous", "context_id", b"context_id", "count", b"count", "has_baseline", b"has_baseline", "has_previous", b"has_previous", "instrument", b"instrument", "item_flags", b"item_flags", "latest_at", b"latest_at", "latest_score", b"latest_score", "max_score", b"max_score", "previous_at", b"previous_at", "reliable_change", b"reliable_change", "severity", b"severity"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -242,12 +248,14 @@ class WearableTrend(_message.Message):
     BASELINE_DAYS_FIELD_NUMBER: _builtins.int
     CHANGE_FIELD_NUMBER: _builtins.int
     DIRECTION_FIELD_NUMBER: _builtins.int
+    WINDOW_DAYS_FIELD_NUMBER: _builtins.int
     metric: _builtins.str
     """"sleep_minutes", "resting_heart_rate_bpm", "hrv_rmssd_ms" or "steps"."""
     context_id: _builtins.str
     """e.g. "wearable:sleep_minutes"."""
     recent_mean: _builtins.float
     recent_days: _builtins.int
+    """Days with a measurement in the recent window."""
     has_baseline: _builtins.bool
     baseline_mean: _builtins.float
     baseline_days: _builtins.int
@@ -255,6 +263,8 @@ class WearableTrend(_message.Message):
     """recent_mean - baseline_mean."""
     direction: _builtins.str
     """"up", "down" or "steady", judged against a per-metric threshold."""
+    window_days: _builtins.int
+    """Length of the recent window in days (recent_days of them measured)."""
     def __init__(
         self,
         *,
@@ -267,10 +277,11 @@ class WearableTrend(_message.Message):
         baseline_days: _builtins.int = ...,
         change: _builtins.float = ...,
         direction: _builtins.str = ...,
+        window_days: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline_days", b"baseline_days", "baseline_mean", b"baseline_mean", "change", b"change", "context_id", b"context_id", "direction", b"direction", "has_baseline", b"has_baseline", "metric", b"metric", "recent_days", b"recent_days", "recent_mean", b"recent_mean"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline_days", b"baseline_days", "baseline_mean", b"baseline_mean", "change", b"change", "context_id", b"context_id", "direction", b"direction", "has_baseline", b"has_baseline", "metric", b"metric", "recent_days", b"recent_days", "recent_mean", b"recent_mean", "window_days", b"window_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
