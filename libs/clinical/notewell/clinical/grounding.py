@@ -1,0 +1,430 @@
+"""The checks every model-written text passes before a clinician sees it. Quotations must
+be the speaker's own words; a sentence goes when it states a risk screen nobody did,
+mental-status boilerplate nobody observed, or a number the session and its context do
+not hold. What remains is split into statements, each with the evidence it rests on.
+
+All of it is plain code over the transcript and the context items, deterministic and
+quick enough to run on every draft."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from notewell.clinical.numbers import INSTRUMENT, Figure, FigureSet, figures
+from notewell.clinical.quotes import (
+    Quotation,
+    QuoteIndex,
+    Utterance,
+    find_quotations,
+    limit_quotes,
+    normalise,
+    verify_quotes,
+)
+from notewell.clinical.risk import (
+    HARM_TO_OTHERS,
+    SELF_HARM,
+    SUICIDAL_THOUGHTS,
+    RiskFindings,
+    clock,
+    find_risk,
+)
+from notewell.notes.v1.note_pb2 import Evidence, Statement
+
+MEASURE_PREFIX = "measure:"
+
+# A number this close to an instrument name is read as that instrument's score.
+_SCORE_AFTER = 50
+_SCORE_BEFORE = 30
+# In a measure item (notewell.clinical.measures): "PHQ-9 on <day>: 14 of 27 ...; 6 lower
+# than at intake ...".
+_LATEST_SCORE = re.compile(r":\s*(\d+)\b")
+_SCORE_CHANGE = re.compile(r"\b(\d+) (lower|higher) than\b")
+# Between an instrument and a figure, these start another clause with its own subject.
+_CLAUSE_BREAK = re.compile(
+    r"[;(]|\b(?:while|whereas|but|although|though)\b|\band\b(?!\s+(?:\d|from\b))",
+    re.IGNORECASE,
+)
+
+_RISK_CLAIMS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\bden(?:y|ies|ied|ying)\b[^.;]*?\b(?:SI|HI|suicid\w*|homicid\w*|"
+        r"self[- ]?harm\w*|thoughts? of (?:harm\w*|hurt\w*|kill\w*|death|dying)|"
+        r"(?:suicidal |homicidal )(?:intent|plans?)|safety concerns)\b",
+        r"\bno (?:current |active |passive |acute )?(?:SI|HI|suicid\w*|homicid\w*|"
+        r"self[- ]?harm\w*|safety concerns|risk (?:factors|concerns|indicators)|"
+        r"(?:evidence|indications?|signs?) of (?:risk|danger|self[- ]?harm|harm))\b",
+        r"\bnegative for (?:SI|HI|suicid\w*|homicid\w*|self[- ]?harm\w*)\b",
+        r"\bnot (?:an? )?(?:imminent |immediate |acute |current )?(?:danger|risk|threat) "
+        r"to (?:self|him\w*|her\w*|them\w*|others)\b",
+        r"\brisk (?:assessment|screen\w*|level)\b[^.;]*?\b(?:negative|low|minimal|none|"
+        r"unremarkable)\b",
+        r"\b(?:low|minimal|no) (?:acute |imminent |current |immediate )?"
+        r"(?:(?:suicide|suicidal|safety|violence|self[- ]?harm) risk\b|"
+        r"risk (?:of|for|to) (?:harm|suicide|self|violence|danger|others)\b|"
+        r"risk\s*[.!]?$)",
+        r"\brisk (?:is|was|appears|appeared|remains|deemed|assessed as) "
+        r"(?:low|minimal|none)\b",
+        r"\bsafety plan\b[^.;]*?\b(?:reviewed|updated|completed|in place|discussed|"
+        r"created|developed)\b",
+        r"\bcontract(?:ed|s)? for safety\b",
+    )
+]
+
+# A claim with these words concerns harm to self or others, not risk in general.
+_HARM_WORDS = re.compile(
+    r"\b(?:SI|HI|suicid\w*|homicid\w*|self[- ]?harm\w*|harm\w*|hurt\w*|kill\w*|"
+    r"self|others|death|dying)\b",
+    re.IGNORECASE,
+)
+_HARM_CATEGORIES = frozenset({SUICIDAL_THOUGHTS, SELF_HARM, HARM_TO_OTHERS})
+
+_DEFAULT_FINDINGS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\balert and oriented(?: ?[x×] ?\d| to (?:person|place|time|situation)"
+        r"(?:(?:, | and |, and )(?:person|place|time|situation))*)?",
+        r"\bA ?& ?O ?[x×] ?\d\b",
+        r"\bAAO ?[x×] ?\d\b",
+        r"\boriented ?[x×] ?\d\b",
+        r"\blinear and goal[- ]directed\b",
+        r"\bthought process(?:es)? (?:was |were |is |are )?goal[- ]directed\b",
+        r"\bthought (?:process|content)(?:es)?(?: was| were| is| are| appeared)? "
+        r"(?:within normal limits|WNL|unremarkable|intact|normal|logical|linear|"
+        r"organi[sz]ed)\b",
+        r"\bwithin normal limits\b",
+        r"\bWNL\b",
+        r"\b(?:appropriate|good|adequate|fair|normal) (?:hygiene|grooming)\b",
+        r"\b(?:hygiene|grooming) (?:was |were |is |are )?(?:appropriate|good|adequate)\b",
+        r"\b(?:well|appropriately|neatly|adequately) groomed\b",
+        r"\b(?:normal|regular|clear|coherent) speech\b",
+        r"\bspeech (?:was |is )?(?:normal|clear|coherent|regular|unremarkable)\b",
+        r"\b(?:good|fair|intact|adequate) insight(?: and judge?ment)?\b",
+        r"\b(?:good|fair|intact|adequate) judge?ment\b",
+        r"\binsight and judge?ment (?:were |are |was |is )?"
+        r"(?:good|intact|fair|adequate)\b",
+        r"\beuthymic\b",
+        r"\b(?:no|denies|denied) (?:AH/VH|AVH|hallucinations|delusions|"
+        r"perceptual disturbances|psychotic symptoms)\b",
+        r"\bmemory (?:was |is )?intact\b",
+    )
+]
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•–]|\d+[.)])\s+")
+_SENTENCE_BREAK = re.compile(r"[.!?]+[”\"’')\]]*\s+(?=[“\"‘'(\[]?[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Dr|Mr|Mrs|Ms|Mx|St|vs|etc|approx|e\.g|i\.e|cf|pt|min|hr)|\b[A-Z])\.\s+$",
+    re.IGNORECASE,
+)
+_COMMON_WORDS = (
+    "a an and are as at be been but by did do does for from had has have he her him "
+    "his i if in is it its me my of on or our she so that the their them they this "
+    "to was we were what when which who will with you your client therapist session "
+    "said reported stated about also not no just like"
+)
+_STOPWORDS = frozenset(_COMMON_WORDS.split())
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Counts only; what was removed is never reported. ``removed_statements`` counts
+    every sentence removed, each also counted under the first rule it broke."""
+
+    removed_quotes: int = 0
+    removed_statements: int = 0
+    removed_numbers: int = 0
+    removed_risk_claims: int = 0
+    removed_default_findings: int = 0
+
+    def __add__(self, other: CheckReport) -> CheckReport:
+        return CheckReport(
+            self.removed_quotes + other.removed_quotes,
+            self.removed_statements + other.removed_statements,
+            self.removed_numbers + other.removed_numbers,
+            self.removed_risk_claims + other.removed_risk_claims,
+            self.removed_default_findings + other.removed_default_findings,
+        )
+
+
+@dataclass(frozen=True)
+class CheckedText:
+    """The text that passed, and the same text statement by statement: sentences of a
+    line joined by a space and lines by a newline give ``text`` back."""
+
+    text: str
+    statements: list[Statement]
+    report: CheckReport
+
+
+class GroundingSource:
+    """What a note may rest on: the transcript and the context items (id -> plain text,
+    such as "measure:PHQ-9", "note:<id>" or "session"). Build once per note; every
+    ``check_text`` call reuses its indexes."""
+
+    def __init__(
+        self, utterances: Sequence[Utterance], context_items: Mapping[str, str]
+    ) -> None:
+        self.utterances = list(utterances)
+        self.context_items = dict(context_items)
+        self.quotes = QuoteIndex(self.utterances, self.context_items)
+        self._utterance_by_id = {u.id: u for u in self.utterances if u.id}
+
+    def utterance(self, utterance_id: str) -> Utterance | None:
+        return self._utterance_by_id.get(utterance_id)
+
+    @cached_property
+    def risk(self) -> RiskFindings:
+        return find_risk(self.utterances)
+
+    @cached_property
+    def known_figures(self) -> FigureSet:
+        """Every figure said or given in context, and each utterance's clock time."""
+        known = FigureSet(set(), set(), {clock(u.start_seconds) for u in self.utterances})
+        texts = [u.text for u in self.utterances] + list(self.context_items.values())
+        # One pass over all texts; the separator keeps "5 ... of 6" from pairing
+        # figures of two texts.
+        known.update(FigureSet.of(" ¦ ".join(texts)))
+        return known
+
+    @cached_property
+    def instrument_figures(self) -> dict[str, FigureSet]:
+        """Figures of each measure context item, by instrument code (letters, digits)."""
+        return {
+            _code(key[len(MEASURE_PREFIX) :]): _measure_figures(text)
+            for key, text in self.context_items.items()
+            if key.startswith(MEASURE_PREFIX)
+        }
+
+    @cached_property
+    def content_words(self) -> dict[str, frozenset[str]]:
+        words = {u.id: _content_words(u.text) for u in self.utterances if u.id}
+        words.update({key: _content_words(t) for key, t in self.context_items.items()})
+        return words
+
+
+def _measure_figures(text: str) -> FigureSet:
+    """The figures of a measure item, and the earlier scores its differences imply:
+    "14 of 27; 6 lower than at intake" holds an intake score of 20."""
+    held = FigureSet.of(text)
+    latest = _LATEST_SCORE.search(text)
+    if latest:
+        score = int(latest.group(1))
+        for m in _SCORE_CHANGE.finditer(text):
+            change = int(m.group(1))
+            held.values.add(
+                str(score + change if m.group(2) == "lower" else score - change)
+            )
+    return held
+
+
+def check_text(
+    text: str,
+    source: GroundingSource,
+    *,
+    client_words: Iterable[str],
+    clinician_words: Iterable[str],
+    cited_utterance_ids: Iterable[str] = (),
+    cited_context_ids: Iterable[str] = (),
+    max_quotes: int | None = None,
+    risk_found: RiskFindings | None = None,
+) -> CheckedText:
+    """``text`` with what its sources do not support removed, as statements with
+    evidence. Quotations are checked against the whole transcript and the context
+    items, and so are figures: a number must occur somewhere in the session or its
+    context (the cited ids choose evidence, not what may be said), while a score next to
+    an instrument name must be one its "measure:" item holds. ``risk_found`` defaults
+    to what ``find_risk`` finds in the source."""
+    text, removed_quotes = verify_quotes(
+        text, source.quotes, client_words, clinician_words
+    )
+    text = limit_quotes(text, max_quotes)
+    risk = risk_found if risk_found is not None else source.risk
+
+    cited_utterances = _known(cited_utterance_ids, source._utterance_by_id)
+    cited_context = _known(cited_context_ids, source.context_items)
+    counts = {"numbers": 0, "risk": 0, "default": 0}
+    lines: list[list[Statement]] = []
+    for line in text.splitlines():
+        kept: list[Statement] = []
+        for sentence in _statements(line):
+            broken = _broken_rule(sentence, source, risk)
+            if broken:
+                counts[broken] += 1
+                continue
+            evidence = _evidence(sentence, source, cited_utterances, cited_context)
+            kept.append(Statement(text=sentence, evidence=evidence))
+        if kept:
+            lines.append(kept)
+
+    checked = "\n".join(" ".join(s.text for s in line) for line in lines)
+    report = CheckReport(
+        removed_quotes=removed_quotes,
+        removed_statements=sum(counts.values()),
+        removed_numbers=counts["numbers"],
+        removed_risk_claims=counts["risk"],
+        removed_default_findings=counts["default"],
+    )
+    return CheckedText(checked, [s for line in lines for s in line], report)
+
+
+def split_statements(text: str) -> list[str]:
+    """The sentences of ``text``; a list item or a line stays whole or splits only at
+    sentence ends within it."""
+    return [s for line in text.splitlines() for s in _statements(line)]
+
+
+def _statements(line: str) -> list[str]:
+    line = line.strip()
+    if not line:
+        return []
+    if _LIST_ITEM.match(line):
+        return [line]
+
+    # Sentence ends inside quotations do not split; the quotation's own end may.
+    masked = list(line)
+    for q in find_quotations(line):
+        masked[q.start + 1 : q.end - 2] = "x" * max(q.end - q.start - 3, 0)
+    masked_line = "".join(masked)
+
+    pieces: list[str] = []
+    start = 0
+    for m in _SENTENCE_BREAK.finditer(masked_line):
+        if _ABBREVIATION.search(masked_line[start : m.end()]):
+            continue
+        pieces.append(line[start : m.end()].strip())
+        start = m.end()
+    pieces.append(line[start:].strip())
+    return [p for p in pieces if p]
+
+
+def _broken_rule(sentence: str, source: GroundingSource, risk: RiskFindings) -> str:
+    """The first rule ``sentence`` breaks ("risk", "default", "numbers"), or "".
+    Words inside its quotations are somebody's own and state no finding."""
+    quoted = find_quotations(sentence)
+    if quoted:
+        sentence = _mask(sentence, quoted)
+    if _unsupported_risk_claim(sentence, risk):
+        return "risk"
+    for pattern in _DEFAULT_FINDINGS:
+        for m in pattern.finditer(sentence):
+            phrase = m.group(0)
+            if not source.quotes.spoken(phrase) and not source.quotes.find_extra(phrase):
+                return "default"
+    if not _numbers_supported(_LIST_ITEM.sub("", sentence), source):
+        return "numbers"
+    return ""
+
+
+def _unsupported_risk_claim(sentence: str, risk: RiskFindings) -> bool:
+    """A risk screen result stands only when the session asked about risk, or when
+    someone spoke about the kind of risk it concerns: harm to self or others for a
+    claim about those, any kind for a general one."""
+    if risk.assessed or not any(p.search(sentence) for p in _RISK_CLAIMS):
+        return False
+    spoken = {m.category for m in risk.mentions}
+    if _HARM_WORDS.search(sentence):
+        return not spoken & _HARM_CATEGORIES
+    return not spoken
+
+
+def _numbers_supported(sentence: str, source: GroundingSource) -> bool:
+    found = figures(sentence)
+    if not found:
+        return True
+    instruments = [
+        (m.start(), m.end(), _code(m.group(0))) for m in INSTRUMENT.finditer(sentence)
+    ]
+    for figure in found:
+        instrument = _nearest_instrument(sentence, figure, instruments)
+        if instrument is not None:
+            held = source.instrument_figures.get(instrument)
+            if held is None or not held.holds(figure):
+                return False
+        elif not source.known_figures.holds(figure):
+            return False
+    return True
+
+
+def _mask(text: str, quotations: list[Quotation]) -> str:
+    """``text`` with the words of each quotation blanked out."""
+    chars = list(text)
+    for q in quotations:
+        chars[q.start + 1 : q.end - 1] = " " * (q.end - q.start - 2)
+    return "".join(chars)
+
+
+def _nearest_instrument(
+    sentence: str, figure: Figure, instruments: list[tuple[int, int, str]]
+) -> str | None:
+    """The instrument whose score ``figure`` reads as: the nearest one standing close
+    enough, in the same clause."""
+    best: tuple[int, str] | None = None
+    for start, end, code in instruments:
+        if figure.start >= end and figure.start - end <= _SCORE_AFTER:
+            # The figure's first character shows whether an "and" joins figures.
+            between = sentence[end : figure.start + 1]
+        elif figure.start < start and start - figure.start <= _SCORE_BEFORE:
+            between = sentence[figure.start : start]
+        else:
+            continue
+        if _CLAUSE_BREAK.search(between):
+            continue
+        if best is None or len(between) < best[0]:
+            best = (len(between), code)
+    return best[1] if best else None
+
+
+def _evidence(
+    sentence: str,
+    source: GroundingSource,
+    cited_utterances: list[str],
+    cited_context: list[str],
+) -> Evidence:
+    """The cited utterance or context item sharing most words with ``sentence`` (ties go
+    to the first cited), plus the utterances its quotations come from; with no overlap
+    and no quotation, everything cited."""
+    utterance_ids: dict[str, None] = {}
+    for q in find_quotations(sentence):
+        spoken = source.quotes.find(q.words)
+        within = [u for u in spoken if u.id in cited_utterances] or spoken[:1]
+        utterance_ids.update((u.id, None) for u in within if u.id)
+
+    words = _content_words(sentence)
+    best_id, best_overlap = "", 0
+    for candidate in cited_utterances + cited_context:
+        overlap = len(words & source.content_words.get(candidate, frozenset()))
+        if overlap > best_overlap:
+            best_id, best_overlap = candidate, overlap
+
+    context_ids: list[str] = []
+    if best_id in source.context_items:
+        context_ids.append(best_id)
+    elif best_id:
+        utterance_ids.setdefault(best_id, None)
+    elif not utterance_ids:
+        return Evidence(utterance_ids=cited_utterances, context_ids=cited_context)
+    return Evidence(utterance_ids=list(utterance_ids), context_ids=context_ids)
+
+
+def _known(cited: Iterable[str], known: Mapping[str, object]) -> list[str]:
+    """The cited ids that exist, first mention first, each once."""
+    seen: dict[str, None] = {}
+    for raw in cited:
+        key = raw.strip().strip("[]")
+        if key in known:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def _content_words(text: str) -> frozenset[str]:
+    return frozenset(
+        w for w in normalise(text).split() if len(w) > 2 and w not in _STOPWORDS
+    )
+
+
+def _code(name: str) -> str:
+    """An instrument name as upper-case letters and digits: "PHQ-9" -> "PHQ9"."""
+    return re.sub(r"[^A-Z0-9]", "", name.upper())

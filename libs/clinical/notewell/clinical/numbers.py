@@ -1,0 +1,107 @@
+"""Numbers in clinical text, read the same way in a note and in its sources so they can
+be compared: digits, number words up to twenty, percentages, ranges, scores and dates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Instrument names carry digits that are not figures: PHQ-9, GAD-7, PCL-5, AUDIT-C, K10.
+INSTRUMENT = re.compile(
+    r"(?<![\w-])(?:[A-Z]{2,}[A-Z0-9]*(?:-[A-Z0-9]+)+|K10|K6)(?![\w-])"
+)
+
+_NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+)
+_WORDS = _NUMBER_WORDS.split()
+_WORD_VALUE = {word: str(value) for value, word in enumerate(_WORDS)}
+_NUMBER = re.compile(
+    r"(?<![\w.,/:-])(?:(?P<a>\d+)\s+(?:out of|of)\s+(?P<b>\d+)"
+    r"|(?P<token>\d+(?:[.,:/-]\d+)*))(?![\w/-]|[.,:/-]\d)"
+    rf"|(?<![\w-])(?P<word>{'|'.join(_WORDS)})(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number as written: ``value`` for a single figure, ``pair`` for a score or a
+    range ("14/27", "14 out of 27", "3-4"), ``exact`` for a date or clock time."""
+
+    start: int
+    value: str = ""
+    pair: tuple[str, str] | None = None
+    exact: str = ""
+
+
+def mask_instruments(text: str) -> str:
+    """``text`` with instrument names blanked out, positions unchanged."""
+    return INSTRUMENT.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def figures(text: str) -> list[Figure]:
+    """The numbers in ``text`` (instrument names are not numbers), in order."""
+    found: list[Figure] = []
+    for m in _NUMBER.finditer(mask_instruments(text)):
+        if m.group("word"):
+            found.append(Figure(m.start(), value=_WORD_VALUE[m.group("word").lower()]))
+        elif m.group("a"):
+            found.append(Figure(m.start(), pair=(_plain(m["a"]), _plain(m["b"]))))
+        else:
+            found.append(_figure(m.start(), m.group("token")))
+    return found
+
+
+def _figure(start: int, token: str) -> Figure:
+    if ":" in token:
+        return Figure(start, exact=token)
+    parts = re.split(r"[/-]", token)
+    if len(parts) == 2:
+        return Figure(start, pair=(_plain(parts[0]), _plain(parts[1])))
+    if len(parts) > 2:
+        return Figure(start, exact=token)
+    return Figure(start, value=_plain(token.replace(",", "")))
+
+
+def _plain(digits: str) -> str:
+    """Leading zeros dropped, so "07" and "7" read alike."""
+    stripped = digits.lstrip("0")
+    return stripped if stripped and stripped[0] != "." else "0" + stripped
+
+
+@dataclass
+class FigureSet:
+    """Every figure a text holds, for asking whether a note's figure is among them."""
+
+    values: set[str]
+    pairs: set[tuple[str, str]]
+    exact: set[str]
+
+    @classmethod
+    def of(cls, text: str) -> FigureSet:
+        values: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        exact: set[str] = set()
+        for f in figures(text):
+            if f.pair:
+                pairs.add(f.pair)
+                values.update(f.pair)
+            elif f.exact:
+                exact.add(f.exact)
+            else:
+                values.add(f.value)
+        return cls(values, pairs, exact)
+
+    def holds(self, figure: Figure) -> bool:
+        if figure.pair:
+            return figure.pair in self.pairs or set(figure.pair) <= self.values
+        if figure.exact:
+            return figure.exact in self.exact
+        return figure.value in self.values
+
+    def update(self, other: FigureSet) -> None:
+        self.values |= other.values
+        self.pairs |= other.pairs
+        self.exact |= other.exact
