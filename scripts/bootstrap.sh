@@ -67,6 +67,9 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 # --------------------------------------------------------------------------- Debian packages
 ensure_debs() {
     local wanted=(poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+    # The exporter's PDFs: CJK glyphs for names DejaVu lacks, and HarfBuzz subsetting
+    # (WeasyPrint otherwise falls back to fontTools, which takes seconds per CJK font).
+    wanted+=(fonts-noto-cjk libharfbuzz-subset0)
     # Test and benchmark speech for the transcriber (espeak-ng voices, sox conversion).
     wanted+=(espeak-ng sox)
     command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)

@@ -14,7 +14,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from notewell.common.v1.common_pb2 import Modality, SessionFacts
 from notewell.exporter.app import ExporterApp
 from notewell.exporter.settings import Settings
-from notewell.notes.v1.note_pb2 import Note, NoteSection, NoteStatus, Signature
+from notewell.notes.v1.note_pb2 import (
+    Note,
+    NoteSection,
+    NoteStatus,
+    NoteType,
+    RecordHeader,
+    Signature,
+)
 from notewell.platform.logs import JsonFormatter
 
 # Distinctive protected text: none of it may ever reach a log line.
@@ -25,7 +32,7 @@ PLAN = "Continue weekly CBT-I; client will keep the quince sleep diary."
 SIGNER = "Dr. Orsolya Vándorfi"
 
 
-def _timestamp(value: str) -> Timestamp:
+def timestamp(value: str) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(datetime.fromisoformat(value).astimezone(UTC))
     return ts
@@ -42,6 +49,8 @@ def build_note(
     title: str = "Progress note",
     signer: str = SIGNER,
     extractive_fallback: bool = False,
+    header: RecordHeader | None = None,
+    note_type: NoteType = NoteType.NOTE_TYPE_PROGRESS,
 ) -> Note:
     chosen = sections or [
         ("Subjective", SUBJECTIVE),
@@ -59,13 +68,15 @@ def build_note(
         title=title,
         version=version,
         extractive_fallback=extractive_fallback,
+        note_type=note_type,
+        header=header,
         sections=[
             NoteSection(key=t.lower().replace(" ", "_"), title=t, text=text)
             for t, text in chosen
         ],
         session=SessionFacts(
-            actual_start=_timestamp("2025-03-04T15:02:00+00:00"),
-            actual_end=_timestamp("2025-03-04T15:55:00+00:00"),
+            actual_start=timestamp("2025-03-04T15:02:00+00:00"),
+            actual_end=timestamp("2025-03-04T15:55:00+00:00"),
             duration_minutes=53,
             modality=Modality.MODALITY_TELEHEALTH,
             suggested_cpt_code="90837",
@@ -73,7 +84,7 @@ def build_note(
     )
     if signed:
         note.signature.CopyFrom(
-            Signature(signed_by=signer, signed_at=_timestamp("2025-03-04T17:30:00+00:00"))
+            Signature(signed_by=signer, signed_at=timestamp("2025-03-04T17:30:00+00:00"))
         )
     return note
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from notewell.exporter.exports import COLLECTION
 from notewell.exporter.settings import Settings
 from notewell.exporter.v1 import exporter_pb2, exporter_pb2_grpc
 from notewell.notes.v1 import notes_store_pb2, notes_store_pb2_grpc
-from notewell.notes.v1.note_pb2 import Note
+from notewell.notes.v1.note_pb2 import Note, NoteType
 from notewell.platform.auth import TokenVerifier, bearer, mint_token
 from notewell.platform.clients import mongo_client, s3_client
 from notewell.platform.grpc_server import start_grpc_server
@@ -240,7 +241,8 @@ async def test_server_keeps_answering_while_a_long_note_renders(
 ):
     store, port = notes_store
     paragraph = "The client went through the week's sleep log entry by entry. " * 40
-    sections = [(f"Section {n}", "\n\n".join([paragraph] * 3)) for n in range(1, 13)]
+    # About 90 pages: seconds of layout even on a fast, idle machine.
+    sections = [(f"Section {n}", "\n\n".join([paragraph] * 3)) for n in range(1, 49)]
     store.notes["note-long"] = make_note(
         note_id="note-long", clinician_id="clin-1", sections=sections
     )
@@ -271,3 +273,87 @@ async def test_server_keeps_answering_while_a_long_note_renders(
     assert took > 1.5
     assert len(waits) >= 10
     assert max(waits) < 0.75
+
+
+async def test_psychotherapy_note_is_not_exported_without_an_explicit_request(
+    settings, notes_store, exporter_stub, make_note
+):
+    store, _ = notes_store
+    store.notes["note-p1"] = make_note(
+        note_id="note-p1",
+        clinician_id="clin-1",
+        note_type=NoteType.NOTE_TYPE_PSYCHOTHERAPY,
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await exporter_stub.ExportNote(
+            exporter_pb2.ExportNoteRequest(note_id="note-p1"),
+            metadata=bearer(mint_token(settings, "clin-1")),
+        )
+
+    assert failed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    s3 = s3_client(settings)
+    listing = await asyncio.to_thread(s3.list_objects_v2, Bucket=settings.export_bucket)
+    assert listing.get("KeyCount", 0) == 0
+
+    # Asked for explicitly, it is exported.
+    reply = await exporter_stub.ExportNote(
+        exporter_pb2.ExportNoteRequest(
+            note_id="note-p1", include_psychotherapy_note=True
+        ),
+        metadata=bearer(mint_token(settings, "clin-1")),
+    )
+    assert reply.object_key.startswith("notes/clin-1/note-p1/")
+
+
+async def test_links_are_signed_for_the_public_endpoint_when_one_is_set(
+    settings, notes_store, make_note, pdf
+):
+    store, port = notes_store
+    store.notes["note-g6"] = make_note(note_id="note-g6", clinician_id="clin-1")
+    internal = urllib.parse.urlsplit(settings.s3_endpoint_url)
+    # The same server under another name, as a browser outside the cluster sees it.
+    public = f"http://localhost:{internal.port}"
+    app = await _start_exporter(settings, port, s3_public_endpoint_url=public)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
+            reply = await exporter_pb2_grpc.ExporterStub(channel).ExportNote(
+                exporter_pb2.ExportNoteRequest(note_id="note-g6"),
+                metadata=bearer(mint_token(settings, "clin-1")),
+            )
+    finally:
+        await app.stop()
+
+    assert reply.url.startswith(f"{public}/{settings.export_bucket}/notes/clin-1/")
+    assert internal.netloc not in reply.url
+    body = await asyncio.to_thread(_download, reply.url)
+    assert "Electronically signed by" in pdf.flat_text(body)
+
+
+async def test_a_draft_is_rendered_again_when_its_header_changes(
+    settings, notes_store, exporter_stub, make_note, pdf
+):
+    store, _ = notes_store
+    draft = make_note(note_id="note-g7", clinician_id="clin-1", signed=False)
+    draft.header.client_name = "Marta Quill"
+    store.notes["note-g7"] = draft
+    request = exporter_pb2.ExportNoteRequest(note_id="note-g7")
+    metadata = bearer(mint_token(settings, "clin-1"))
+
+    first = await exporter_stub.ExportNote(request, metadata=metadata)
+    # The client's profile is corrected; the draft keeps its version.
+    draft.header.client_name = "Marta Quill-Ferreira"
+    second = await exporter_stub.ExportNote(request, metadata=metadata)
+
+    assert first.object_key == second.object_key
+    text = pdf.flat_text(await asyncio.to_thread(_download, second.url))
+    assert "Client Marta Quill-Ferreira" in text
+    s3 = s3_client(settings)
+    head = await asyncio.to_thread(
+        s3.head_object, Bucket=settings.export_bucket, Key=second.object_key
+    )
+    third = await exporter_stub.ExportNote(request, metadata=metadata)
+    head_again = await asyncio.to_thread(
+        s3.head_object, Bucket=settings.export_bucket, Key=third.object_key
+    )
+    assert head_again["ETag"] == head["ETag"]

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer
 
 from notewell.events.v1.events_pb2 import DeadLetter, NoteSaved
 from notewell.exporter.exports import COLLECTION
-from notewell.notes.v1.note_pb2 import Note
+from notewell.notes.v1.note_pb2 import Note, NoteType
 from notewell.platform import events
 from notewell.platform.clients import mongo_client, s3_client
 from notewell.platform.crypto import Sealer, master_key_from_settings
@@ -187,3 +187,28 @@ async def _read_dead_letters(settings, topic: str, count: int) -> list[DeadLette
         await consumer.stop()
     assert len(letters) == count, f"expected {count} dead letters, got {len(letters)}"
     return letters
+
+
+async def test_psychotherapy_notes_are_left_out_of_the_exports_bucket(
+    settings, exporter, publisher, exports_collection, make_note, logged
+):
+    topic = settings.topic(events.NOTE_SAVED)
+    private = make_note(
+        note_id="note-private",
+        session_id="sess-p",
+        note_type=NoteType.NOTE_TYPE_PSYCHOTHERAPY,
+    )
+    progress = make_note(note_id="note-progress", session_id="sess-p")
+    s3 = s3_client(settings)
+
+    # Same key, same partition: once the second is stored, the first was handled.
+    await publisher.publish(topic, "sess-p", note_saved(settings, private))
+    await publisher.publish(topic, "sess-p", note_saved(settings, progress))
+
+    async def stored() -> list[dict[str, Any]]:
+        return await asyncio.to_thread(_objects, s3, settings.export_bucket)
+
+    objects = await _eventually(stored, "the progress note's PDF")
+    assert [o["Key"] for o in objects] == ["notes/clin-1/note-progress/v3.pdf"]
+    assert await exports_collection.count_documents({}) == 1
+    assert "psychotherapy_note_not_exported" in logged()

@@ -25,3 +25,17 @@ def test_time_zone_must_be_a_known_zone(service_env):
     )
     with pytest.raises(ValueError, match="IANA"):
         Settings(**service_env, EXPORT_TIMEZONE="Mars/Olympus_Mons")
+
+
+def test_public_s3_endpoint_is_optional_and_must_be_a_web_address(service_env):
+    assert Settings(**service_env).s3_public_endpoint_url is None
+    assert (
+        Settings(**service_env, S3_PUBLIC_ENDPOINT_URL="").s3_public_endpoint_url is None
+    )
+    public = "https://files.clinic.example"
+    assert (
+        Settings(**service_env, S3_PUBLIC_ENDPOINT_URL=public).s3_public_endpoint_url
+        == public
+    )
+    with pytest.raises(ValueError, match="S3_PUBLIC_ENDPOINT_URL"):
+        Settings(**service_env, S3_PUBLIC_ENDPOINT_URL="files.clinic.example")

@@ -59,6 +59,7 @@ class ExporterApp:
             settings.export_bucket,
             NoteRenderer(ZoneInfo(settings.export_timezone)),
             kms_key_id=settings.export_kms_key_id,
+            presigner=_presigner(settings),
         )
         await exports.ensure_bucket()
 
@@ -110,3 +111,11 @@ class ExporterApp:
             await self._mongo.close()
             self._mongo = None
         log.info("exporter_stopped")
+
+
+def _presigner(settings: Settings) -> Any:
+    """An S3 client for S3_PUBLIC_ENDPOINT_URL, or None when links use the service's."""
+    public = settings.s3_public_endpoint_url
+    if not public:
+        return None
+    return s3_client(settings.model_copy(update={"s3_endpoint_url": public}))

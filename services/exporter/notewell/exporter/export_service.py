@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from notewell.exporter.exports import Exports, UnsafeId
+from notewell.exporter.exports import Exports, PsychotherapyNote, UnsafeId
 from notewell.exporter.notes_store import NotesStoreClient, NoteUnavailable
 from notewell.exporter.v1 import exporter_pb2, exporter_pb2_grpc
 from notewell.platform.auth import TokenVerifier
@@ -49,7 +49,15 @@ class ExporterService(exporter_pb2_grpc.ExporterServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND, "note not found")
 
         try:
-            export = await self._exports.export(note)
+            export = await self._exports.export(
+                note, include_psychotherapy=request.include_psychotherapy_note
+            )
+        except PsychotherapyNote:
+            log.info("psychotherapy_note_export_refused", extra={"note_id": note.note_id})
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "psychotherapy notes are exported only on explicit request",
+            )
         except UnsafeId:
             log.error("note_not_exportable", extra={"note_id": request.note_id})
             await context.abort(grpc.StatusCode.INTERNAL, "note cannot be exported")

@@ -1,8 +1,10 @@
 """Exported PDFs: one S3 object per note version, recorded in the ``exports`` collection.
 
 A record's ``_id`` is ``<note_id>:v<version>``. A version already exported is not
-rendered again (unless its object is gone, or a draft export is followed by the signed
-note under the same version), so a redelivered note.saved stores nothing twice.
+rendered again, so a redelivered note.saved stores nothing twice. It is rendered again
+when its object is gone, or when the note differs from the one exported under that
+version: a draft's header is filled from the current profiles each time it is read, so
+a profile change alters the draft without a new version.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from notewell.exporter.rendering import NoteRenderer
-from notewell.notes.v1.note_pb2 import Note, NoteStatus
+from notewell.notes.v1.note_pb2 import Note, NoteStatus, NoteType
 from notewell.platform.logs import get_logger
 
 COLLECTION = "exports"
@@ -31,6 +33,10 @@ tracer = trace.get_tracer(__name__)
 
 class UnsafeId(ValueError):
     """An id that cannot be part of an object key (empty, or a path of its own)."""
+
+
+class PsychotherapyNote(ValueError):
+    """A psychotherapy note, exported only when its author asks for it explicitly."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,13 @@ class Exports:
         bucket: str,
         renderer: NoteRenderer,
         kms_key_id: str | None = None,
+        presigner: Any = None,
     ) -> None:
+        """``presigner`` is an S3 client for the endpoint browsers reach, used only to
+        sign links; without one, links are signed for ``s3``'s endpoint."""
         self._collection = collection
         self._s3 = s3
+        self._presigner = presigner if presigner is not None else s3
         self._bucket = bucket
         self._renderer = renderer
         self._kms_key_id = kms_key_id
@@ -113,11 +123,19 @@ class Exports:
                 raise
         log.info("export_bucket_created", extra={"bucket": self._bucket})
 
-    async def export(self, note: Note) -> Export:
-        """The stored PDF of this version of ``note``, rendered and uploaded if needed."""
+    async def export(self, note: Note, *, include_psychotherapy: bool = False) -> Export:
+        """The stored PDF of this version of ``note``, rendered and uploaded if needed.
+
+        A psychotherapy note raises ``PsychotherapyNote`` unless
+        ``include_psychotherapy``: it stays out of the record's exports by default.
+        """
+        psychotherapy = note.note_type == NoteType.NOTE_TYPE_PSYCHOTHERAPY
+        if psychotherapy and not include_psychotherapy:
+            raise PsychotherapyNote("psychotherapy note exported only on request")
         key = object_key(note)
         record_id = export_id(note.note_id, note.version)
         status = _status_name(note)
+        fingerprint = _fingerprint(note)
         attributes = {"note_id": note.note_id, "note_version": note.version}
 
         with tracer.start_as_current_span("export_note", attributes=attributes):
@@ -125,16 +143,20 @@ class Exports:
             if (
                 earlier is not None
                 and earlier.get("object_key") == key
-                # A signed export stands for good; a draft one gives way to the signed
-                # note should signing ever keep the version number.
-                and (earlier.get("status") == "signed" or status == "draft")
+                # A signed note never changes, so its export stands for good; a draft's
+                # stands only for the very same draft (signed since, or its header
+                # refilled from changed profiles, it differs).
+                and (
+                    earlier.get("status") == "signed"
+                    or earlier.get("note") == fingerprint
+                )
                 and await asyncio.to_thread(self._object_exists, key)
             ):
                 return Export(object_key=key, version=note.version, rendered=False)
 
             pdf = await asyncio.to_thread(self._renderer.render, note)
             await asyncio.to_thread(self._upload, key, pdf)
-            await self._record(record_id, key, note, status, pdf)
+            await self._record(record_id, key, note, status, fingerprint, pdf)
 
         log.info(
             "note_exported",
@@ -152,7 +174,7 @@ class Exports:
         # Signing time is taken before the URL is signed, so the expiry printed is
         # never later than the one S3 enforces.
         signed_at = datetime.now(UTC).replace(microsecond=0)
-        url = self._s3.generate_presigned_url(
+        url = self._presigner.generate_presigned_url(
             "get_object",
             Params={"Bucket": self._bucket, "Key": key},
             ExpiresIn=ttl_seconds,
@@ -183,7 +205,13 @@ class Exports:
         )
 
     async def _record(
-        self, record_id: str, key: str, note: Note, status: str, pdf: bytes
+        self,
+        record_id: str,
+        key: str,
+        note: Note,
+        status: str,
+        fingerprint: str,
+        pdf: bytes,
     ) -> None:
         fields = {
             "note_id": note.note_id,
@@ -193,6 +221,7 @@ class Exports:
             "status": status,
             "bucket": self._bucket,
             "object_key": key,
+            "note": fingerprint,
             "sha256": hashlib.sha256(pdf).hexdigest(),
             "size_bytes": len(pdf),
             "exported_at": datetime.now(UTC),
@@ -203,6 +232,11 @@ class Exports:
             await self._collection.update_one(
                 {"_id": record_id}, {"$set": fields}, upsert=True
             )
+
+
+def _fingerprint(note: Note) -> str:
+    """SHA-256 of the note's deterministic encoding: equal only for the same note."""
+    return hashlib.sha256(note.SerializeToString(deterministic=True)).hexdigest()
 
 
 def _status_name(note: Note) -> str:

@@ -1,9 +1,10 @@
-"""Handling note.saved: every signed note gets its PDF in the exports bucket."""
+"""Handling note.saved: every signed note gets its PDF in the exports bucket, except
+psychotherapy notes, which are exported only on their author's explicit request."""
 
 from __future__ import annotations
 
 from notewell.events.v1.events_pb2 import NoteSaved
-from notewell.exporter.exports import Exports, UnsafeId
+from notewell.exporter.exports import Exports, PsychotherapyNote, UnsafeId
 from notewell.notes.v1.note_pb2 import Note
 from notewell.platform import events
 from notewell.platform.crypto import DecryptionError, Sealer
@@ -62,6 +63,14 @@ class NoteSavedHandler:
 
         try:
             export = await self._exports.export(note)
+        except PsychotherapyNote:
+            # notes-store does not announce these; should one arrive, it is left out
+            # of the exports bucket rather than dead-lettered with its sealed note.
+            log.info(
+                "psychotherapy_note_not_exported",
+                extra={"note_id": event.note_id, "event_id": event.event_id},
+            )
+            return
         except UnsafeId as exc:
             raise events.InvalidEvent("bad_id", str(exc)) from None
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import weasyprint
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from weasyprint.urls import URLFetcher
 
 from notewell.exporter.document import NoteDocument, note_document
@@ -23,16 +24,28 @@ _TEMPLATES = Path(__file__).resolve().parent / "templates"
 _NOTHING = URLFetcher(allowed_protocols=())
 
 
+def css_string(value: object) -> Markup:
+    """``value`` as a quoted CSS string whose only characters besides ASCII letters,
+    digits and spaces are hex escapes, so no text can close the string or the rule."""
+    escaped = "".join(
+        c if (c.isascii() and c.isalnum()) or c == " " else f"\\{ord(c):x} "
+        for c in str(value)
+    )
+    return Markup(f'"{escaped}"')
+
+
 class NoteRenderer:
     """Turns notes into PDF bytes. Safe to call from several threads."""
 
     def __init__(self, zone: ZoneInfo) -> None:
         self._zone = zone
-        self._template = Environment(
+        environment = Environment(
             loader=FileSystemLoader(_TEMPLATES),
             autoescape=True,
             undefined=StrictUndefined,
-        ).get_template("note.html.j2")
+        )
+        environment.filters["css_string"] = css_string
+        self._template = environment.get_template("note.html.j2")
         # Pango and fontconfig state is shared by every WeasyPrint layout in the
         # process and is not documented as thread-safe, so layouts take turns.
         self._layout = threading.Lock()

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#notewell/exporter/v1/exporter.proto\x12\x14notewell.exporter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"$\n\x11\x45xportNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\"e\n\x12\x45xportNoteResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nobject_key\x18\x03 \x01(\t2k\n\x08\x45xporter\x12_\n\nExportNote\x12\'.notewell.exporter.v1.ExportNoteRequest\x1a(.notewell.exporter.v1.ExportNoteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#notewell/exporter/v1/exporter.proto\x12\x14notewell.exporter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"H\n\x11\x45xportNoteRequest\x12\x0f\n\x07note_id\x18\x01 \x01(\t\x12\"\n\x1ainclude_psychotherapy_note\x18\x02 \x01(\x08\"e\n\x12\x45xportNoteResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nobject_key\x18\x03 \x01(\t2k\n\x08\x45xporter\x12_\n\nExportNote\x12\'.notewell.exporter.v1.ExportNoteRequest\x1a(.notewell.exporter.v1.ExportNoteResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'notewell.exporter.v1.export
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EXPORTNOTEREQUEST']._serialized_start=94
-  _globals['_EXPORTNOTEREQUEST']._serialized_end=130
-  _globals['_EXPORTNOTERESPONSE']._serialized_start=132
-  _globals['_EXPORTNOTERESPONSE']._serialized_end=233
-  _globals['_EXPORTER']._serialized_start=235
-  _globals['_EXPORTER']._serialized_end=342
+  _globals['_EXPORTNOTEREQUEST']._serialized_end=166
+  _globals['_EXPORTNOTERESPONSE']._serialized_start=168
+  _globals['_EXPORTNOTERESPONSE']._serialized_end=269
+  _globals['_EXPORTER']._serialized_start=271
+  _globals['_EXPORTER']._serialized_end=378
 # @@protoc_insertion_point(module_scope)

@@ -22,15 +22,21 @@ class ExportNoteRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     NOTE_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_PSYCHOTHERAPY_NOTE_FIELD_NUMBER: _builtins.int
     note_id: _builtins.str
+    include_psychotherapy_note: _builtins.bool
+    """Psychotherapy (process) notes are exported only when this is set; otherwise they
+    answer FAILED_PRECONDITION.
+    """
     def __init__(
         self,
         *,
         note_id: _builtins.str = ...,
+        include_psychotherapy_note: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["note_id", b"note_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_psychotherapy_note", b"include_psychotherapy_note", "note_id", b"note_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
