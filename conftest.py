@@ -52,14 +52,15 @@ def llm_env(stack: Stack) -> dict[str, str]:
 def service_env(stack_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """Environment for one service under test: the shared servers, a database of its
     own, topics of its own (a per-test prefix), a fresh local master key shared by
-    every service in the test, and an HS256
-    gateway secret for minting clinician tokens."""
+    every service in the test, an HS256 gateway secret for minting clinician tokens
+    and a secret for service tokens."""
     env = dict(stack_env)
     env.update(
         MONGODB_DATABASE=f"t_{uuid.uuid4().hex[:12]}",
         KAFKA_TOPIC_PREFIX=f"t{uuid.uuid4().hex[:10]}.",
         LOCAL_MASTER_KEY_FILE=str(tmp_path / "master.key"),
         AUTH_HS256_SECRET="test-gateway-secret-" + uuid.uuid4().hex,
+        SERVICE_AUTH_SECRET="test-service-secret-" + uuid.uuid4().hex,
         AUTH_ISSUER="notewell-gateway",
         AUTH_AUDIENCE="notewell",
         GRPC_PORT="0",

@@ -70,6 +70,11 @@ class Pipeline:
             secret_file.write_text(secrets.token_urlsafe(32))
             secret_file.chmod(0o600)
         self.gateway_secret = secret_file.read_text()
+        service_secret_file = self.workdir / "service.secret"
+        if not service_secret_file.exists():
+            service_secret_file.write_text(secrets.token_urlsafe(32))
+            service_secret_file.chmod(0o600)
+        self.service_secret = service_secret_file.read_text()
 
     # -- environment -------------------------------------------------------------
 
@@ -79,6 +84,7 @@ class Pipeline:
         env.update(
             LOCAL_MASTER_KEY_FILE=str(self.workdir / "master.key"),
             AUTH_HS256_SECRET=self.gateway_secret,
+            SERVICE_AUTH_SECRET=self.service_secret,
             AUTH_ISSUER="notewell-gateway",
             AUTH_AUDIENCE="notewell",
             KAFKA_TOPIC_PREFIX=self.topic_prefix,
@@ -113,6 +119,8 @@ class Pipeline:
             env["MONGODB_DATABASE"] = self.database_prefix + database
         if name == "exporter":
             env["NOTES_STORE_ADDR"] = f"127.0.0.1:{self.ports['notes-store']}"
+        # The drafter and prompts read clients' context from the notes store.
+        env["NOTES_STORE_ADDRESS"] = f"127.0.0.1:{self.ports['notes-store']}"
         with self.log_path(name).open("ab") as log:
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", module],

@@ -1,5 +1,5 @@
 """Every NotesStore method, called by the owner, by another clinician, without a token,
-with an expired token and with a token for another audience."""
+with an expired token, with a token for another audience and with a service token."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import pytest_asyncio
 
 from notewell.notes.v1 import notes_store_pb2
 from notewell.notes.v1.note_pb2 import (
+    ClientProfile,
+    ClinicianProfile,
     NoteFormat,
     NotePreferences,
     NoteSection,
@@ -27,6 +29,8 @@ from notewell.notes.v1.notes_store_pb2 import (
     AddAddendumRequest,
     CreateNoteRequest,
     DiscardNoteRequest,
+    GetClientProfileRequest,
+    GetClinicianProfileRequest,
     GetNoteRequest,
     GetPreferencesRequest,
     ListAuditEventsRequest,
@@ -35,6 +39,8 @@ from notewell.notes.v1.notes_store_pb2 import (
     ListTemplatesRequest,
     SaveNoteRequest,
     SaveTemplateRequest,
+    UpdateClientProfileRequest,
+    UpdateClinicianProfileRequest,
     UpdateNoteRequest,
     UpdatePreferencesRequest,
 )
@@ -210,6 +216,65 @@ async def _trail(s: Store, ctx: Ctx, answer: Any) -> None:
     assert all(e.note_id == ctx["note_id"] for e in answer.events)
 
 
+def _clinician_profile(name: str) -> ClinicianProfile:
+    return ClinicianProfile(display_name=name, credentials="LCSW", practice_name="Elm")
+
+
+async def _set_clinician_profile(s: Store) -> Ctx:
+    await s.stub.UpdateClinicianProfile(
+        UpdateClinicianProfileRequest(profile=_clinician_profile("Owner Name")),
+        metadata=s.owner,
+    )
+    return {}
+
+
+async def _own_clinician_profile(s: Store, ctx: Ctx, answer: Any) -> None:
+    assert answer == _clinician_profile("Owner Name")
+
+
+async def _empty_clinician_profile(s: Store, ctx: Ctx, answer: Any) -> None:
+    assert answer == ClinicianProfile()
+
+
+async def _owner_clinician_profile_kept(s: Store, ctx: Ctx, answer: Any) -> None:
+    assert answer == _clinician_profile("Other Name")
+    mine = await s.stub.GetClinicianProfile(
+        GetClinicianProfileRequest(), metadata=s.owner
+    )
+    assert mine == _clinician_profile("Owner Name")
+
+
+def _client_profile(client_id: str, name: str) -> ClientProfile:
+    return ClientProfile(
+        client_id=client_id,
+        full_name=name,
+        date_of_birth="1990-04-12",
+        diagnoses=["F41.1"],
+    )
+
+
+async def _set_client_profile(s: Store) -> Ctx:
+    client_id = "client-" + uuid.uuid4().hex[:8]
+    await s.stub.UpdateClientProfile(
+        UpdateClientProfileRequest(profile=_client_profile(client_id, "Owner's client")),
+        metadata=s.owner,
+    )
+    return {"client_id": client_id}
+
+
+async def _own_client_profile(s: Store, ctx: Ctx, answer: Any) -> None:
+    assert answer == _client_profile(ctx["client_id"], "Owner's client")
+
+
+async def _owner_client_profile_kept(s: Store, ctx: Ctx, answer: Any) -> None:
+    # The other clinician made a record of their own under the same client id.
+    assert answer.full_name == "Other's client"
+    mine = await s.stub.GetClientProfile(
+        GetClientProfileRequest(client_id=ctx["client_id"]), metadata=s.owner
+    )
+    assert mine == _client_profile(ctx["client_id"], "Owner's client")
+
+
 NF = grpc.StatusCode.NOT_FOUND
 
 CASES: dict[str, Case] = {
@@ -323,9 +388,57 @@ CASES: dict[str, Case] = {
         _trail,
         NF,
     ),
+    "GetClinicianProfile": Case(
+        _set_clinician_profile,
+        lambda s, c, m: s.stub.GetClinicianProfile(
+            GetClinicianProfileRequest(), metadata=m
+        ),
+        _own_clinician_profile,
+        _empty_clinician_profile,
+    ),
+    "UpdateClinicianProfile": Case(
+        _set_clinician_profile,
+        lambda s, c, m: s.stub.UpdateClinicianProfile(
+            UpdateClinicianProfileRequest(
+                profile=_clinician_profile("Owner Name" if m == s.owner else "Other Name")
+            ),
+            metadata=m,
+        ),
+        _own_clinician_profile,
+        _owner_clinician_profile_kept,
+    ),
+    "GetClientProfile": Case(
+        _set_client_profile,
+        lambda s, c, m: s.stub.GetClientProfile(
+            GetClientProfileRequest(client_id=c["client_id"]), metadata=m
+        ),
+        _own_client_profile,
+        NF,
+    ),
+    "UpdateClientProfile": Case(
+        _set_client_profile,
+        lambda s, c, m: s.stub.UpdateClientProfile(
+            UpdateClientProfileRequest(
+                profile=_client_profile(
+                    c["client_id"],
+                    "Owner's client" if m == s.owner else "Other's client",
+                )
+            ),
+            metadata=m,
+        ),
+        _own_client_profile,
+        _owner_client_profile_kept,
+    ),
 }
 
-CALLERS = ["owner", "other clinician", "no token", "expired token", "wrong audience"]
+CALLERS = [
+    "owner",
+    "other clinician",
+    "no token",
+    "expired token",
+    "wrong audience",
+    "service token",
+]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -338,6 +451,7 @@ async def store(
         KAFKA_TOPIC_PREFIX=f"t{uuid.uuid4().hex[:10]}.",
         LOCAL_MASTER_KEY_FILE=str(Path(tmp_path_factory.mktemp("keys")) / "master.key"),
         AUTH_HS256_SECRET="test-gateway-secret-" + uuid.uuid4().hex,
+        SERVICE_AUTH_SECRET="test-service-secret-" + uuid.uuid4().hex,
         GRPC_PORT="0",
     )
     settings = Settings(**env)
@@ -366,6 +480,7 @@ async def test_access(store: Store, method: str, caller: str) -> None:
         "no token": (),
         "expired token": store.token(OWNER, ttl_seconds=-60),
         "wrong audience": store.token(OWNER, audience="some-other-service"),
+        "service token": auth.bearer(auth.mint_service_token(store.settings, "drafter")),
     }[caller]
 
     if caller == "owner":

@@ -9,8 +9,11 @@ import pytest
 
 from notewell.common.v1.common_pb2 import SealedBox
 from notewell.notes.v1.note_pb2 import (
+    ClientProfile,
+    ClinicianProfile,
     Note,
     NotePreferences,
+    NoteStatus,
     NoteTemplate,
     NoteType,
     TemplateHeading,
@@ -25,6 +28,8 @@ from notewell.notes.v1.notes_store_pb2 import (
     ListTemplatesRequest,
     SaveNoteRequest,
     SaveTemplateRequest,
+    UpdateClientProfileRequest,
+    UpdateClinicianProfileRequest,
     UpdateNoteRequest,
     UpdatePreferencesRequest,
 )
@@ -38,6 +43,9 @@ INSTRUCTION = "Describe the juniper staircase ritual each time"
 TEMPLATE_NAME = "Quince orchard template"
 CLIENT_REFERENCE = "Ms. Wintergreen"
 PRONOUNS = "xe/xem"
+CLINICIAN_NAME = "Ottoline Brackenbury"
+CLIENT_NAME = "Peregrine Castellanos-Whit"
+DIAGNOSIS = "F42.2 Mixed obsessional thoughts"
 PHRASES = (
     "Marmalade lighthouse session",
     "tangerine lighthouse keeper",
@@ -47,6 +55,10 @@ PHRASES = (
     TEMPLATE_NAME,
     CLIENT_REFERENCE,
     PRONOUNS,
+    CLINICIAN_NAME,
+    CLIENT_NAME,
+    DIAGNOSIS,
+    "1979-06-30",
     "90834",
 )
 # Per collection, every field a document may hold; content only ever inside sealed_*.
@@ -97,13 +109,38 @@ CLEAR_FIELDS = {
         "updated_at",
     },
     "preferences": {"_id", "sealed_preferences", "updated_at"},
+    "clinician_profiles": {"_id", "sealed_profile", "updated_at"},
+    "client_profiles": {
+        "_id",
+        "clinician_id",
+        "client_id",
+        "sealed_profile",
+        "updated_at",
+    },
 }
 
 
 async def run_the_whole_flow(harness) -> list[Note]:
-    """Drafts taken in, edited, signed and amended; a template and preferences saved;
-    everything read back once."""
+    """Profiles recorded; drafts taken in, edited, signed and amended; a template and
+    preferences saved; everything read back once."""
     me = harness.as_clinician("clin-1")
+    await harness.notes.UpdateClinicianProfile(
+        UpdateClinicianProfileRequest(
+            profile=ClinicianProfile(display_name=CLINICIAN_NAME, credentials="PsyD")
+        ),
+        metadata=me,
+    )
+    await harness.notes.UpdateClientProfile(
+        UpdateClientProfileRequest(
+            profile=ClientProfile(
+                client_id="client-7",
+                full_name=CLIENT_NAME,
+                date_of_birth="1979-06-30",
+                diagnoses=[DIAGNOSIS],
+            )
+        ),
+        metadata=me,
+    )
     notes = []
     for _ in range(2):
         event, sent = harness.draft("clin-1", "client-7")
@@ -185,7 +222,15 @@ async def test_the_database_holds_no_note_text_in_clear(harness) -> None:
         box = SealedBox.FromString(doc["sealed_note"])
         assert box.key_id.startswith("dk:") and not box.wrapped_key
         opened = await harness.keyring.open(box, Note, context=doc["_id"])
-        assert opened == expected[doc["_id"]]
+        answered = expected[doc["_id"]]
+        if opened.status == NoteStatus.NOTE_STATUS_DRAFT:
+            # A draft's header is made from the profiles when it is read.
+            assert answered.header.client_name == CLIENT_NAME
+            assert not opened.HasField("header")
+            answered.ClearField("header")
+        else:
+            assert opened.header.clinician_name == CLINICIAN_NAME
+        assert opened == answered
     assert [a.text for a in amended.addenda] == [ADDENDUM_TEXT]
 
 
@@ -205,6 +250,8 @@ async def test_no_note_text_in_the_logs(
         "template_saved",
         "note_created",
         "preferences_updated",
+        "clinician_profile_updated",
+        "client_profile_updated",
     } <= events
     formatter = JsonFormatter()
     logged = caplog.text + "\n".join(formatter.format(r) for r in caplog.records)

@@ -51,6 +51,15 @@ class PlatformSettings(BaseSettings):
     auth_hs256_secret: str | None = Field(None, alias="AUTH_HS256_SECRET")
     auth_public_key_file: str | None = Field(None, alias="AUTH_PUBLIC_KEY_FILE")
 
+    # Service identity: HS256 tokens one notewell service mints to call another's
+    # internal API. A separate secret and audience from the gateway's, so neither kind
+    # of token is ever accepted in place of the other.
+    service_auth_secret: SecretStr | None = Field(None, alias="SERVICE_AUTH_SECRET")
+    auth_service_audience: str = Field("notewell-internal", alias="AUTH_SERVICE_AUDIENCE")
+
+    # Where the notes store serves NotesContext (host:port).
+    notes_store_address: str = Field("127.0.0.1:50051", alias="NOTES_STORE_ADDRESS")
+
     grpc_port: int = Field(50051, alias="GRPC_PORT")
 
     def topic(self, name: str) -> str:

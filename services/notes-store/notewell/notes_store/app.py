@@ -1,6 +1,7 @@
 """Wires the notes store: MongoDB, the clinicians' data keys, the draft.created and
 consent.withdrawn consumers, the outbox relay that publishes note.saved, the audit
-relay that copies queued entries into the trail, and the NotesStore gRPC service."""
+relay that copies queued entries into the trail, the NotesStore gRPC service and,
+when SERVICE_AUTH_SECRET is set, the internal NotesContext service."""
 
 from __future__ import annotations
 
@@ -12,22 +13,27 @@ import grpc
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
-from notewell.notes.v1.notes_store_pb2_grpc import add_NotesStoreServicer_to_server
+from notewell.notes.v1.notes_store_pb2_grpc import (
+    add_NotesContextServicer_to_server,
+    add_NotesStoreServicer_to_server,
+)
 from notewell.notes_store.audit import AuditRelay, AuditTrail
 from notewell.notes_store.consent_withdrawal import ConsentWithdrawal, Withdrawals
+from notewell.notes_store.context_service import NotesContextService
 from notewell.notes_store.draft_intake import DraftIntake
 from notewell.notes_store.note_records import NoteRecords
 from notewell.notes_store.note_saved import NoteSavedAnnouncer
 from notewell.notes_store.notes_service import NotesStoreService
 from notewell.notes_store.preferences import PreferencesStore
+from notewell.notes_store.profiles import ProfileStore
 from notewell.notes_store.settings import Settings
 from notewell.notes_store.templates import TemplateStore
 from notewell.platform import events
-from notewell.platform.auth import TokenVerifier
+from notewell.platform.auth import ServiceTokenVerifier, TokenVerifier
 from notewell.platform.clients import mongo_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
-from notewell.platform.grpc_server import start_grpc_server
+from notewell.platform.grpc_server import Registration, start_grpc_server
 from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
 from notewell.platform.keyring import Keyring
 from notewell.platform.logs import get_logger
@@ -40,8 +46,11 @@ AUDIT_COLLECTION = "audit"
 DATA_KEYS_COLLECTION = "data_keys"
 TEMPLATES_COLLECTION = "templates"
 PREFERENCES_COLLECTION = "preferences"
+CLINICIAN_PROFILES_COLLECTION = "clinician_profiles"
+CLIENT_PROFILES_COLLECTION = "client_profiles"
 WITHDRAWN_SESSIONS_COLLECTION = "withdrawn_sessions"
 SERVICE_NAME = "notewell.notes.v1.NotesStore"
+CONTEXT_SERVICE_NAME = "notewell.notes.v1.NotesContext"
 
 
 class NotesStoreApp:
@@ -98,6 +107,12 @@ class NotesStoreApp:
         templates = TemplateStore(database[TEMPLATES_COLLECTION], keyring)
         await templates.ensure_indexes()
         preferences = PreferencesStore(database[PREFERENCES_COLLECTION], keyring)
+        profiles = ProfileStore(
+            database[CLINICIAN_PROFILES_COLLECTION],
+            database[CLIENT_PROFILES_COLLECTION],
+            keyring,
+        )
+        await profiles.ensure_indexes()
 
         self._publisher = EventPublisher(settings)
         await self._publisher.start()
@@ -136,18 +151,38 @@ class NotesStoreApp:
         )
         await self._broker.start()
 
-        verifier = TokenVerifier(settings)
         servicer = NotesStoreService(
             records,
             trail,
             templates,
             preferences,
-            verifier,
+            profiles,
+            TokenVerifier(settings),
             NoteSavedAnnouncer(sealer, saved_topic),
         )
+        registrations: list[Registration] = [
+            (add_NotesStoreServicer_to_server, servicer, SERVICE_NAME)
+        ]
+        if settings.service_auth_secret is not None:
+            context_servicer = NotesContextService(
+                records,
+                trail,
+                templates,
+                preferences,
+                profiles,
+                ServiceTokenVerifier(settings, settings.notes_context_callers()),
+            )
+            registrations.append(
+                (
+                    add_NotesContextServicer_to_server,
+                    context_servicer,
+                    CONTEXT_SERVICE_NAME,
+                )
+            )
+        else:
+            log.warning("notes_context_disabled", extra={"reason": "no_service_secret"})
         self._server, self._port = await start_grpc_server(
-            settings.grpc_port,
-            [(add_NotesStoreServicer_to_server, servicer, SERVICE_NAME)],
+            settings.grpc_port, registrations
         )
         log.info("notes_store_started", extra={"grpc_port": self._port})
 

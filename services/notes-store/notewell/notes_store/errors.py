@@ -56,3 +56,10 @@ class TemplateNotFound(NoteRefused):
 
     def __init__(self) -> None:
         super().__init__("template not found")
+
+
+class ClientProfileNotFound(NoteRefused):
+    """The clinician has recorded nothing about this client."""
+
+    def __init__(self) -> None:
+        super().__init__("client profile not found")

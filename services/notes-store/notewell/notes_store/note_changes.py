@@ -13,12 +13,15 @@ from datetime import datetime
 
 from notewell.notes.v1.note_pb2 import (
     Addendum,
+    ClinicianProfile,
     Note,
     NoteOrigin,
     NoteSection,
     NoteStatus,
     NoteTemplate,
     NoteType,
+    RecordHeader,
+    Signature,
 )
 from notewell.notes_store.errors import (
     NoteNotFound,
@@ -105,19 +108,28 @@ def revised(
     return after
 
 
-def signed(note: Note, clinician_id: str, now: datetime) -> Note:
-    """The draft completed and signed by ``clinician_id``."""
+def signed(
+    note: Note,
+    clinician_id: str,
+    now: datetime,
+    header: RecordHeader,
+    signer: ClinicianProfile,
+) -> Note:
+    """The draft completed and signed by ``clinician_id``, keeping ``header`` and the
+    signer's name and credentials as they are now."""
     after = Note()
     after.CopyFrom(note)
     after.status = NoteStatus.NOTE_STATUS_SIGNED
-    after.signature.signed_by = clinician_id
-    after.signature.signed_at.FromDatetime(now)
+    after.header.CopyFrom(header)
+    _sign(after.signature, clinician_id, now, signer)
     after.version = note.version + 1
     after.updated_at.FromDatetime(now)
     return after
 
 
-def amended(note: Note, author_id: str, text: str, now: datetime) -> Note:
+def amended(
+    note: Note, author_id: str, text: str, now: datetime, signer: ClinicianProfile
+) -> Note:
     """The signed note with one more addendum, signed by its author. Nothing else of
     the note changes but its version and update time."""
     after = Note()
@@ -125,9 +137,17 @@ def amended(note: Note, author_id: str, text: str, now: datetime) -> Note:
     addendum = Addendum(
         addendum_id="a-" + uuid.uuid4().hex, author_id=author_id, text=text
     )
-    addendum.signature.signed_by = author_id
-    addendum.signature.signed_at.FromDatetime(now)
+    _sign(addendum.signature, author_id, now, signer)
     after.addenda.append(addendum)
     after.version = note.version + 1
     after.updated_at.FromDatetime(now)
     return after
+
+
+def _sign(
+    signature: Signature, signer_id: str, now: datetime, signer: ClinicianProfile
+) -> None:
+    signature.signed_by = signer_id
+    signature.signed_at.FromDatetime(now)
+    signature.signer_name = signer.display_name
+    signature.signer_credentials = signer.credentials

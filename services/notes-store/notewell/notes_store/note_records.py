@@ -43,6 +43,12 @@ _STATUS_VALUES = {name: value for value, name in STATUS_NAMES.items()}
 PSYCHOTHERAPY = TYPE_NAMES[NoteType.NOTE_TYPE_PSYCHOTHERAPY]
 DISCARDED = STATUS_NAMES[NoteStatus.NOTE_STATUS_DISCARDED]
 DRAFT = STATUS_NAMES[NoteStatus.NOTE_STATUS_DRAFT]
+SIGNED = STATUS_NAMES[NoteStatus.NOTE_STATUS_SIGNED]
+# The note types that are part of the client's record and may inform later drafts.
+RECORD_TYPES = [
+    TYPE_NAMES[NoteType.NOTE_TYPE_PROGRESS],
+    TYPE_NAMES[NoteType.NOTE_TYPE_INTERIM_UPDATE],
+]
 # A session's drafts are discarded in rounds; one per concurrent edit it ran into.
 MAX_DISCARD_ROUNDS = 5
 
@@ -122,6 +128,36 @@ class NoteRecords:
             [("date_of_service", DESCENDING), ("_id", ASCENDING)]
         )
         notes = []
+        async for doc in cursor:
+            try:
+                notes.append(await self._open(doc))
+            except NoteUnreadable:
+                log.warning("note_unreadable", extra={"note_id": doc["_id"]})
+        return notes
+
+    async def signed_record(
+        self, clinician_id: str, client_id: str, most: int, exclude_session_id: str = ""
+    ) -> list[Note]:
+        """Up to ``most`` of the clinician's signed progress notes and interim updates
+        about one client, newest date of service first, leaving out the session
+        ``exclude_session_id``. Psychotherapy notes and drafts are never among them;
+        notes whose data key was shredded are left out (and not replaced)."""
+        if most <= 0:
+            return []
+        query: Document = {
+            "clinician_id": clinician_id,
+            "client_id": client_id,
+            "status": SIGNED,
+            "note_type": {"$in": RECORD_TYPES},
+        }
+        if exclude_session_id:
+            query["session_id"] = {"$ne": exclude_session_id}
+        cursor = (
+            self._collection.find(query, {"sealed_note": 1})
+            .sort([("date_of_service", DESCENDING), ("_id", ASCENDING)])
+            .limit(most)
+        )
+        notes: list[Note] = []
         async for doc in cursor:
             try:
                 notes.append(await self._open(doc))

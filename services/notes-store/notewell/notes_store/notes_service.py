@@ -1,5 +1,9 @@
 """The NotesStore gRPC service: a clinician lists, reads, writes, signs and amends their
-notes, and keeps their templates and note preferences.
+notes, and keeps their templates, note preferences and profiles (their own and their
+clients').
+
+A draft is answered with a record header made from the current profiles; signing
+keeps that header, and the signer's name and credentials, in the note for good.
 
 Every call names its clinician by bearer token; a note, client or template of anyone
 else is answered exactly like one that does not exist. Every read and change of a note
@@ -17,18 +21,24 @@ import grpc
 
 from notewell.notes.v1 import notes_store_pb2_grpc
 from notewell.notes.v1.note_pb2 import (
+    ClientProfile,
+    ClinicianProfile,
     Note,
     NoteFormat,
     NotePreferences,
     NoteSection,
+    NoteStatus,
     NoteTemplate,
     NoteType,
+    RecordHeader,
 )
 from notewell.notes.v1.notes_store_pb2 import (
     AddAddendumRequest,
     CreateNoteRequest,
     DiscardNoteRequest,
     DiscardNoteResponse,
+    GetClientProfileRequest,
+    GetClinicianProfileRequest,
     GetNoteRequest,
     GetPreferencesRequest,
     ListAuditEventsRequest,
@@ -41,6 +51,8 @@ from notewell.notes.v1.notes_store_pb2 import (
     ListTemplatesResponse,
     SaveNoteRequest,
     SaveTemplateRequest,
+    UpdateClientProfileRequest,
+    UpdateClinicianProfileRequest,
     UpdateNoteRequest,
     UpdatePreferencesRequest,
 )
@@ -48,6 +60,7 @@ from notewell.notes_store import audit
 from notewell.notes_store.audit import AuditTrail
 from notewell.notes_store.errors import (
     BadRequest,
+    ClientProfileNotFound,
     NoteNotFound,
     NoteNotSigned,
     NoteRefused,
@@ -68,6 +81,12 @@ from notewell.notes_store.note_changes import (
 from notewell.notes_store.note_records import NoteRecords
 from notewell.notes_store.note_saved import NoteSavedAnnouncer
 from notewell.notes_store.preferences import PreferencesStore
+from notewell.notes_store.profiles import (
+    ProfileStore,
+    check_client_profile,
+    check_clinician_profile,
+    record_header,
+)
 from notewell.notes_store.templates import TemplateStore
 from notewell.platform.auth import TokenVerifier
 from notewell.platform.logs import get_logger
@@ -77,10 +96,11 @@ log = get_logger(__name__)
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 R = TypeVar("R")
 Q = TypeVar("Q")
-S = TypeVar("S", bound="NotesStoreService")
+S = TypeVar("S")
 
 STATUS_OF: dict[type[NoteRefused], grpc.StatusCode] = {
     BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    ClientProfileNotFound: grpc.StatusCode.NOT_FOUND,
     NoteNotFound: grpc.StatusCode.NOT_FOUND,
     TemplateNotFound: grpc.StatusCode.NOT_FOUND,
     NoteSigned: grpc.StatusCode.FAILED_PRECONDITION,
@@ -136,6 +156,7 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         trail: AuditTrail,
         templates: TemplateStore,
         preferences: PreferencesStore,
+        profiles: ProfileStore,
         verifier: TokenVerifier,
         announcer: NoteSavedAnnouncer,
     ) -> None:
@@ -143,6 +164,7 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         self._trail = trail
         self._templates = templates
         self._preferences = preferences
+        self._profiles = profiles
         self._verifier = verifier
         self._announcer = announcer
 
@@ -165,6 +187,10 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         await self._trail.record_listing(
             clinician_id, _method("ListNotes"), [(n.note_id, n.version) for n in notes]
         )
+        if any(n.status == NoteStatus.NOTE_STATUS_DRAFT for n in notes):
+            header = await self._profiles.header(clinician_id, client_id)
+            for note in notes:
+                _head_draft(note, header)
         return ListNotesResponse(notes=notes)
 
     @answers_refusals
@@ -175,7 +201,7 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         await self._trail.record(
             clinician_id, audit.READ, _method("GetNote"), note_id, note.version
         )
-        return note
+        return await self._with_header(note)
 
     @answers_refusals
     async def CreateNote(self, request: CreateNoteRequest, context: Context) -> Note:
@@ -210,7 +236,7 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         )
         await self._records.add(note, entry)
         log.info("note_created", extra={"note_id": note.note_id})
-        return note
+        return await self._with_header(note)
 
     @answers_refusals
     async def UpdateNote(self, request: UpdateNoteRequest, context: Context) -> Note:
@@ -229,7 +255,7 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         stored = await self._records.replace(note, after, check_changeable, entry)
 
         log.info("note_updated", extra={"note_id": note_id, "version": stored.version})
-        return stored
+        return await self._with_header(stored)
 
     @answers_refusals
     async def SaveNote(self, request: SaveNoteRequest, context: Context) -> Note:
@@ -239,8 +265,12 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
 
         note = await self._records.load(note_id, clinician_id)
         check_changeable(note, base_version)
+        clinician = await self._profiles.clinician(clinician_id)
+        client = await self._profiles.client(clinician_id, note.client_id)
         now = datetime.now(UTC)
-        after = signed(note, clinician_id, now)
+        after = signed(
+            note, clinician_id, now, record_header(clinician, client), clinician
+        )
         outbox = await self._announcer.outbox(after, now)
         entry = audit.queued(
             clinician_id, audit.SIGNED, _method("SaveNote"), note_id, after.version
@@ -268,7 +298,8 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
         note = await self._records.load(note_id, clinician_id)
         check_amendable(note, base_version)
         now = datetime.now(UTC)
-        after = amended(note, clinician_id, request.text, now)
+        signer = await self._profiles.clinician(clinician_id)
+        after = amended(note, clinician_id, request.text, now, signer)
         outbox = await self._announcer.outbox(after, now)
         entry = audit.queued(
             clinician_id,
@@ -369,6 +400,60 @@ class NotesStoreService(notes_store_pb2_grpc.NotesStoreServicer):
             raise NoteNotFound()
         events = await self._trail.of_note(note_id, pending)
         return ListAuditEventsResponse(events=events)
+
+    @answers_refusals
+    async def GetClinicianProfile(
+        self, request: GetClinicianProfileRequest, context: Context
+    ) -> ClinicianProfile:
+        clinician_id = await self._verifier.clinician_of(context)
+        return await self._profiles.clinician(clinician_id)
+
+    @answers_refusals
+    async def UpdateClinicianProfile(
+        self, request: UpdateClinicianProfileRequest, context: Context
+    ) -> ClinicianProfile:
+        clinician_id = await self._verifier.clinician_of(context)
+        check_clinician_profile(request.profile)
+
+        await self._profiles.replace_clinician(clinician_id, request.profile)
+        log.info("clinician_profile_updated", extra={"clinician_id": clinician_id})
+        return request.profile
+
+    @answers_refusals
+    async def GetClientProfile(
+        self, request: GetClientProfileRequest, context: Context
+    ) -> ClientProfile:
+        clinician_id = await self._verifier.clinician_of(context)
+        client_id = _required(request.client_id, "client_id")
+        profile = await self._profiles.client(clinician_id, client_id)
+        if profile is None:
+            raise ClientProfileNotFound()
+        return profile
+
+    @answers_refusals
+    async def UpdateClientProfile(
+        self, request: UpdateClientProfileRequest, context: Context
+    ) -> ClientProfile:
+        clinician_id = await self._verifier.clinician_of(context)
+        check_client_profile(request.profile, datetime.now(UTC).date())
+
+        await self._profiles.replace_client(clinician_id, request.profile)
+        log.info("client_profile_updated", extra={"clinician_id": clinician_id})
+        return request.profile
+
+    async def _with_header(self, note: Note) -> Note:
+        """``note`` as answered: a draft gets the header the current profiles make."""
+        if note.status == NoteStatus.NOTE_STATUS_DRAFT:
+            header = await self._profiles.header(note.clinician_id, note.client_id)
+            _head_draft(note, header)
+        return note
+
+
+def _head_draft(note: Note, header: RecordHeader) -> None:
+    # Only drafts: a signed note answers with the header it was signed with. With no
+    # profiles recorded the header stays unset, as in the stored draft.
+    if note.status == NoteStatus.NOTE_STATUS_DRAFT and header.ByteSize():
+        note.header.CopyFrom(header)
 
 
 def _required(value: str, name: str) -> str:

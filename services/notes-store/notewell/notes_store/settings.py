@@ -29,3 +29,17 @@ class Settings(PlatformSettings):
     audit_relay_start_delay_seconds: float = Field(
         0.0, alias="AUDIT_RELAY_START_DELAY_SECONDS"
     )
+
+    # The services (by the name in their service token) that may read clients'
+    # context through NotesContext, comma separated. NotesContext is served only when
+    # SERVICE_AUTH_SECRET is set.
+    notes_context_allowed_services: str = Field(
+        "drafter,prompts", alias="NOTES_CONTEXT_ALLOWED_SERVICES"
+    )
+
+    def notes_context_callers(self) -> set[str]:
+        return {
+            name.strip()
+            for name in self.notes_context_allowed_services.split(",")
+            if name.strip()
+        }
