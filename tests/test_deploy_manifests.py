@@ -42,6 +42,7 @@ DATABASES = {
     "drafter": "notewell_drafter",
     "notes-store": "notewell_notes",
     "exporter": "notewell_exporter",
+    "prompts": "notewell_prompts",
 }
 AUTOSCALED = ["drafter", "exporter"]
 GRPC_PORT = 50051
@@ -384,7 +385,7 @@ def test_environment_is_what_settings_read(name: str, folder: Path) -> None:
 def test_service_specific_values() -> None:
     objects = base_objects()
     exporter = pod_environment(BASE, find(objects, "Deployment", "exporter"))
-    assert exporter["NOTES_STORE_ADDR"] == f"notes-store:{GRPC_PORT}"
+    assert exporter["NOTES_STORE_ADDRESS"] == f"notes-store:{GRPC_PORT}"
     assert exporter["EXPORT_BUCKET"]
     drafter = pod_environment(BASE, find(objects, "Deployment", "drafter"))
     assert drafter["OPENAI_BASE_URL"].startswith(("http://", "https://"))
@@ -510,7 +511,7 @@ def test_production_overlay_sets_images_and_roles() -> None:
         for doc in docs:
             if isinstance(doc, dict) and doc["kind"] == "ServiceAccount":
                 roles[doc["metadata"]["name"]] = doc["metadata"]["annotations"]
-    assert set(roles) == {"transcriber", "drafter", "notes-store", "exporter"}
+    assert set(roles) == {"transcriber", "drafter", "notes-store", "exporter", "prompts"}
     for account in roles.values():
         assert account["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::")
 
@@ -567,9 +568,15 @@ def test_dockerfile_builds_only_its_service_and_runs_as_10001(name: str) -> None
         for word, args in steps
         if word == "COPY" and not args.startswith("--from")
     ]
-    assert copied == ["libs/contracts", "libs/platform", f"services/{name}"]
+    # The shared clinical library goes only into the images of services that use it.
+    libs = ["libs/contracts", "libs/platform"]
+    pyproject = ROOT / "services" / name / "pyproject.toml"
+    if pyproject.exists() and "notewell-clinical" in declared(pyproject):
+        libs.append("libs/clinical")
+    assert copied == [*libs, f"services/{name}"]
     installs = [args for word, args in steps if word == "RUN" and "pip install" in args]
-    assert installs == [f"pip install ./libs/contracts ./libs/platform ./services/{name}"]
+    wanted = " ".join(f"./{lib}" for lib in [*libs, f"services/{name}"])
+    assert installs == [f"pip install {wanted}"]
 
     runtime = steps[[w for w, _ in steps].index("FROM", 2) :]
     assert ("USER", f"{USER_ID}:{USER_ID}") in runtime
@@ -629,6 +636,7 @@ def imported_distributions(folder: Path) -> dict[str, set[str]]:
 LIBS = {
     "notewell-contracts": ROOT / "libs" / "contracts",
     "notewell-platform": ROOT / "libs" / "platform",
+    "notewell-clinical": ROOT / "libs" / "clinical",
 }
 
 
@@ -687,7 +695,9 @@ def test_service_pyproject_declares_what_it_imports(name: str) -> None:
     folder = ROOT / "services" / name
     if not (folder / "pyproject.toml").exists():
         pytest.skip(f"services/{name} has no pyproject.toml yet")
-    assert set(LIBS) <= declared(folder / "pyproject.toml")
+    assert {"notewell-contracts", "notewell-platform"} <= declared(
+        folder / "pyproject.toml"
+    )
     # The image gets exactly what pip resolves from this file.
     image = installed_by(requirements(folder / "pyproject.toml"))
     for module, dists in imported_distributions(folder / "notewell").items():

@@ -117,9 +117,7 @@ class Pipeline:
         env.update(SERVICE_NAME=name, GRPC_PORT=str(self.ports[name]))
         if database:
             env["MONGODB_DATABASE"] = self.database_prefix + database
-        if name == "exporter":
-            env["NOTES_STORE_ADDR"] = f"127.0.0.1:{self.ports['notes-store']}"
-        # The drafter and prompts read clients' context from the notes store.
+        # The drafter, prompts and exporter read from the notes store.
         env["NOTES_STORE_ADDRESS"] = f"127.0.0.1:{self.ports['notes-store']}"
         with self.log_path(name).open("ab") as log:
             self.procs[name] = subprocess.Popen(

@@ -70,7 +70,7 @@ async def notes_store(settings: Settings) -> AsyncIterator[tuple[FakeNotesStore,
 
 async def _start_exporter(settings: Settings, port: int, **overrides: str) -> ExporterApp:
     configured = settings.model_copy(
-        update={"notes_store_addr": f"127.0.0.1:{port}", **overrides}
+        update={"notes_store_address": f"127.0.0.1:{port}", **overrides}
     )
     app = ExporterApp(configured)
     try:

@@ -79,7 +79,7 @@ class ExporterApp:
         await self._broker.start()
 
         self._notes_store = NotesStoreClient(
-            settings.notes_store_addr, settings.notes_store_timeout_seconds
+            settings.notes_store_address, settings.notes_store_timeout_seconds
         )
         service = ExporterService(
             TokenVerifier(settings),

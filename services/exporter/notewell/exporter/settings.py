@@ -29,7 +29,6 @@ class Settings(PlatformSettings):
     # The time zone dates and times are printed in (an IANA name).
     export_timezone: str = Field("UTC", alias="EXPORT_TIMEZONE")
 
-    notes_store_addr: str = Field("127.0.0.1:50052", alias="NOTES_STORE_ADDR")
     notes_store_timeout_seconds: float = Field(
         10.0, gt=0, alias="NOTES_STORE_TIMEOUT_SECONDS"
     )
