@@ -23,7 +23,9 @@ What a call gets, first match wins:
 
 Replies are streamed as server-sent events when the request asks for ``"stream": true``,
 and sent whole otherwise. Every call is recorded in ``requests`` (failed and hanging
-ones too), in arrival order.
+ones too), in arrival order. ``closed_streams`` counts streamed replies whose caller
+closed the connection before the end (seen at the next write, so within a ``Trickle``
+pause or two).
 ``GET /v1/models`` lists one model, for readiness probes.
 """
 
@@ -112,6 +114,7 @@ class ScriptedLLM:
         self.respond = respond
         self.requests: list[Request] = []
         self.unscripted = 0
+        self.closed_streams = 0
         self._queue: deque[Item] = deque(replies or [])
         self._always: Item | None = None
         self._lock = threading.Lock()
@@ -298,7 +301,8 @@ def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
-                pass
+                with llm._lock:
+                    llm.closed_streams += 1
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()

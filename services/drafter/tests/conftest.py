@@ -339,6 +339,9 @@ def settings(service_env: dict[str, str], llm: ScriptedLLM) -> Settings:
         LLM_TIMEOUT_SECONDS="10",
         LLM_BACKOFF_SECONDS="0.05",
         LLM_MAX_ATTEMPTS="3",
+        # Nothing listens there: drafts go on with the default preferences unless a
+        # test serves a client context itself.
+        NOTES_STORE_ADDRESS="127.0.0.1:1",
         # A group of its own: no rebalance waits on members of earlier tests.
         DRAFTER_GROUP_ID=f"drafter-{uuid.uuid4().hex[:8]}",
     )

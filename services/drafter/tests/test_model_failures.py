@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from notewell.common.v1.common_pb2 import SessionFacts
 from notewell.drafter.drafting import Drafter
 from notewell.drafter.model import LanguageModel
 from notewell.drafter.settings import Settings
@@ -29,7 +30,9 @@ async def test_a_hanging_model_times_out_into_the_fallback(llm, short_transcript
     model = LanguageModel(settings)
     started = time.monotonic()
     try:
-        draft = await Drafter(model, settings).draft("s", short_transcript, "facts")
+        draft = await Drafter(model, settings).draft(
+            "s", short_transcript, SessionFacts()
+        )
     finally:
         await model.close()
     elapsed = time.monotonic() - started
@@ -44,7 +47,9 @@ async def test_backoff_doubles_between_attempts(llm, short_transcript, soap) -> 
     settings = _settings(llm)
     model = LanguageModel(settings)
     try:
-        draft = await Drafter(model, settings).draft("s", short_transcript, "facts")
+        draft = await Drafter(model, settings).draft(
+            "s", short_transcript, SessionFacts()
+        )
     finally:
         await model.close()
     assert not draft.extractive_fallback
@@ -61,7 +66,9 @@ async def test_the_whole_draft_has_a_deadline(llm, short_transcript) -> None:
     model = LanguageModel(settings)
     started = time.monotonic()
     try:
-        draft = await Drafter(model, settings).draft("s", short_transcript, "facts")
+        draft = await Drafter(model, settings).draft(
+            "s", short_transcript, SessionFacts()
+        )
     finally:
         await model.close()
     assert draft.extractive_fallback
@@ -78,7 +85,9 @@ async def test_a_slow_but_steady_answer_is_not_cut_off(
     model = LanguageModel(settings)
     started = time.monotonic()
     try:
-        draft = await Drafter(model, settings).draft("s", short_transcript, "facts")
+        draft = await Drafter(model, settings).draft(
+            "s", short_transcript, SessionFacts()
+        )
     finally:
         await model.close()
     assert time.monotonic() - started > 2
@@ -91,8 +100,11 @@ async def test_an_answer_that_stalls_is_abandoned(llm, short_transcript, soap) -
     settings = _settings(llm, LLM_TIMEOUT_SECONDS="5", LLM_STALL_SECONDS="0.5")
     model = LanguageModel(settings)
     try:
-        draft = await Drafter(model, settings).draft("s", short_transcript, "facts")
+        draft = await Drafter(model, settings).draft(
+            "s", short_transcript, SessionFacts()
+        )
     finally:
         await model.close()
     assert llm.calls == 2
-    assert draft.sections[3].text == "From the second attempt."
+    plan = next(s for s in draft.sections if s.key == "plan")
+    assert plan.text == "From the second attempt."

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from notewell.drafter.checks import QUOTED, QuoteIndex
+from notewell.clinical.quotes import QuoteIndex, find_quotations
+from notewell.drafter.formats import NOT_ADDRESSED
 from notewell.drafter.settings import Settings
-from notewell.drafter.soap import NOT_ADDRESSED
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.llm]
 
@@ -48,19 +48,28 @@ async def test_the_real_model_drafts_a_checked_soap_note(harness) -> None:
     # Written by the model, not assembled by the fallback.
     assert not note.extractive_fallback
     assert [s.key for s in note.sections] == [
+        "session",
         "subjective",
         "objective",
         "assessment",
         "plan",
+        "safety",
     ]
     assert all(s.text.strip() for s in note.sections)
-    assert note.sections[0].text != NOT_ADDRESSED
+    assert note.sections[1].text != NOT_ADDRESSED
+    assert "Suggested CPT code: 90834" in note.sections[0].text
 
     ids = {u.id for u in transcript.utterances}
-    spoken = QuoteIndex(transcript)
-    for section in note.sections:
+    spoken = QuoteIndex(list(transcript.utterances))
+    for section in note.sections[1:-1]:
         assert set(section.evidence.utterance_ids) <= ids
-        for quote in QUOTED.findall(section.text):
-            assert spoken.spoken(quote)
+        quotations = find_quotations(section.text)
+        for quotation in quotations:
+            assert spoken.spoken(quotation.words)
         # No unpaired quote marks are left to pass off unverified words as a quote.
-        assert not re.search(r"[“”\"]", QUOTED.sub("", section.text))
+        rest = section.text
+        for quotation in reversed(quotations):
+            rest = rest[: quotation.start] + rest[quotation.end :]
+        assert not re.search(r"[“”\"]", rest)
+    # The default preferences allow a few quotations in the whole note.
+    assert sum(len(find_quotations(s.text)) for s in note.sections[1:-1]) <= 2

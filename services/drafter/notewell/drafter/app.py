@@ -11,9 +11,12 @@ import grpc
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from notewell.clinical.intake import ClinicalIntake, subscribe_clinical_topics
+from notewell.clinical.store import ClinicalData
 from notewell.drafter.drafting import Drafter
 from notewell.drafter.drafts import COLLECTION, Drafts
 from notewell.drafter.handler import TranscriptReadyHandler
+from notewell.drafter.inputs import InputGatherer
 from notewell.drafter.model import LanguageModel
 from notewell.drafter.settings import Settings
 from notewell.platform import events
@@ -23,20 +26,23 @@ from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
 from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
 from notewell.platform.logs import get_logger
+from notewell.platform.notes_context import NotesContextClient
 from notewell.platform.outbox import OutboxRelay
 
 log = get_logger(__name__)
 
 
 class DrafterApp:
-    """Consumes transcript.ready, stores drafts, relays draft.created, serves gRPC
-    health. ``start()`` returns once every part is running."""
+    """Consumes transcript.ready, measurement.recorded and wearable.summary, stores
+    drafts and the client's scores and wearable days, relays draft.created, serves
+    gRPC health. ``start()`` returns once every part is running."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self._publisher: EventPublisher | None = None
         self._model: LanguageModel | None = None
+        self._notes_context: NotesContextClient | None = None
         self._broker: KafkaBroker | None = None
         self._relay: OutboxRelay | None = None
         self._relay_task: asyncio.Task[None] | None = None
@@ -52,9 +58,20 @@ class DrafterApp:
         settings = self._settings
         consumed = settings.topic(events.TRANSCRIPT_READY)
         published = settings.topic(events.DRAFT_CREATED)
+        clinical_topics = [
+            settings.topic(events.MEASUREMENT_RECORDED),
+            settings.topic(events.WEARABLE_SUMMARY),
+        ]
         if settings.kafka_create_topics:
             await ensure_topics(
-                settings, [consumed, events.dead_letter_topic(consumed), published]
+                settings,
+                [
+                    consumed,
+                    events.dead_letter_topic(consumed),
+                    published,
+                    *clinical_topics,
+                    *(events.dead_letter_topic(t) for t in clinical_topics),
+                ],
             )
 
         self._mongo = mongo_client(settings)
@@ -65,24 +82,39 @@ class DrafterApp:
         await self._relay.ensure_indexes()
         self._relay_task = asyncio.create_task(self._relay.run(), name="outbox-relay")
 
+        sealer = Sealer(master_key_from_settings(settings))
+        # Scores and wearable days are the drafter's own data, kept sealed beside the
+        # drafts.
+        clinical = ClinicalData(self._mongo[settings.mongodb_database], sealer)
+        await clinical.ensure_indexes()
         self._model = LanguageModel(settings)
+        self._notes_context = NotesContextClient(settings, "drafter")
         handler = TranscriptReadyHandler(
             Drafts(collection),
             Drafter(self._model, settings),
-            Sealer(master_key_from_settings(settings)),
+            InputGatherer(self._notes_context, clinical),
+            sealer,
             published,
         )
         self._broker = KafkaBroker(
             settings.kafka_bootstrap_servers, client_id=settings.service_name
         )
+        dead_letters = DeadLetters(self._publisher, settings.service_name)
         # One record at a time: a session's redelivery never races its first delivery.
         subscribe(
             self._broker,
             consumed,
             settings.group_id,
             handler.handle,
-            DeadLetters(self._publisher, settings.service_name),
+            dead_letters,
             max_poll_interval_ms=settings.max_poll_interval_ms,
+        )
+        subscribe_clinical_topics(
+            self._broker,
+            settings,
+            ClinicalIntake(clinical, sealer),
+            dead_letters,
+            settings.group_id + "-clinical",
         )
         await self._broker.start()
 
@@ -106,6 +138,9 @@ class DrafterApp:
         if self._model is not None:
             await self._model.close()
             self._model = None
+        if self._notes_context is not None:
+            await self._notes_context.close()
+            self._notes_context = None
         if self._publisher is not None:
             await self._publisher.stop()
             self._publisher = None

@@ -1,36 +1,39 @@
-"""Condensing a transcript too long for one prompt into short points that cite their
-utterances, one model call per chunk; the note is then written from the points."""
+"""The material the note is written from: the compacted transcript when it fits the
+note prompt's budget, otherwise short points that cite their utterances, condensed
+from it one model call per chunk."""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from notewell.common.v1.common_pb2 import Transcript
 from notewell.drafter import prompts
-from notewell.drafter.evidence import ids_schema, known_ids
-from notewell.drafter.model import InvalidModelOutput, LanguageModel, load_json
-from notewell.drafter.transcript import CHARS_PER_TOKEN
+from notewell.drafter.evidence import ids_schema, known_ids, transcript_ids
+from notewell.drafter.model import (
+    InvalidModelOutput,
+    LanguageModel,
+    ModelUnavailable,
+    load_json,
+)
+from notewell.drafter.settings import Settings
+from notewell.drafter.transcript import CHARS_PER_TOKEN, Line, compact_lines
 from notewell.platform.logs import get_logger
 
 log = get_logger(__name__)
 
-# With the words per point the prompt asks for, eight fit LLM_CONDENSE_MAX_TOKENS.
-MAX_POINTS_PER_CHUNK = 8
+# One round brings any real session within the budget (a chunk of about 13,500
+# characters becomes four points of about 100); later rounds are for sessions many
+# times longer than the longest recorded.
+MAX_CONDENSING_ROUNDS = 3
 
-
-@dataclass(frozen=True)
-class Line:
-    """One line of prompt material: a transcript turn or a condensed point."""
-
-    label: str
-    text: str
-
-    def render(self) -> str:
-        return f"{self.label} {self.text}"
+# Four points of under 15 words, with their ids, are about 150 tokens of answer: a
+# chunk costs seconds, not minutes, to write, and every chunk's points together stay
+# far inside the note prompt's budget, so one round of condensing is enough.
+MAX_POINTS_PER_CHUNK = 4
 
 
 def point_line(text: str, utterance_ids: tuple[str, ...]) -> Line:
@@ -179,3 +182,33 @@ class Condenser:
                 extra={"part": number, "parts": len(parts), "points": len(kept)},
             )
         return points
+
+
+async def prepare_material(
+    transcript: Transcript, condenser: Condenser, settings: Settings
+) -> tuple[list[Line], bool]:
+    """The lines the note prompt carries, and whether they are condensed points rather
+    than transcript turns. ModelUnavailable when condensing cannot bring the session
+    within LLM_TRANSCRIPT_BUDGET_TOKENS."""
+    known = transcript_ids(transcript)
+    material = compact_lines(transcript)
+    budget = settings.transcript_budget_tokens * CHARS_PER_TOKEN
+    rounds = 0
+    while material_chars(material) > budget:
+        # The note is never written from a cut transcript: condense instead.
+        if rounds == MAX_CONDENSING_ROUNDS:
+            raise ModelUnavailable("condensed points still exceed the budget")
+        before = material_chars(material)
+        material = await condenser.condense(material, known, from_points=rounds > 0)
+        rounds += 1
+        if not material:
+            raise ModelUnavailable("condensing found nothing to write from")
+        log.info(
+            "transcript_condensed",
+            extra={
+                "round": rounds,
+                "chars_before": before,
+                "chars_after": material_chars(material),
+            },
+        )
+    return material, rounds > 0

@@ -1,34 +1,85 @@
-"""Writing the draft: the model's SOAP note from the transcript (condensed first when it
-is long), checked against the transcript, or the extractive draft when the model fails."""
+"""Writing the draft: the model's note under the clinician's headings and in their
+voice (from condensed points when the session is long), checked against the
+transcript and context, between a Session section and a Safety section written in
+code; or the extractive draft when the model fails.
+
+Used in-process (the evaluation harness does) as::
+
+    drafter = Drafter(LanguageModel(settings), settings)
+    draft = await drafter.draft(
+        session_id,                  # str, for logs only
+        transcript,                  # notewell.common.v1.Transcript
+        facts,                       # notewell.common.v1.SessionFacts
+        note_format=formats.BUILT_IN["DAP"],  # or formats.from_template(template)
+        voice=resolve_voice(preferences, clinician_profile, client_profile),
+        context=DraftContext(items=..., measures=..., wearables=...),
+    )
+    draft.sections      # [Session, <format headings...>, Safety], each a Section
+    draft.extractive_fallback
+
+``note_format``, ``voice`` and ``context`` default to SOAP, the default preferences
+and no context.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 
-from notewell.common.v1.common_pb2 import Transcript
+from notewell.common.v1.common_pb2 import SessionFacts, Transcript
 from notewell.drafter import prompts
-from notewell.drafter.checks import check_sections
-from notewell.drafter.condensing import Condenser, Line, material_chars
+from notewell.drafter.checks import (
+    CheckReport,
+    check_extractive,
+    check_note,
+    safety_section,
+)
+from notewell.drafter.condensing import Condenser, prepare_material
+from notewell.drafter.context import NO_CONTEXT, DraftContext
 from notewell.drafter.evidence import transcript_ids
 from notewell.drafter.fallback import extractive_sections
+from notewell.drafter.formats import (
+    SESSION_KEY,
+    SOAP,
+    NoteFormat,
+    Section,
+    note_schema,
+    parse_note,
+)
 from notewell.drafter.model import LanguageModel, ModelUnavailable
+from notewell.drafter.session_facts import describe, session_lines
 from notewell.drafter.settings import Settings
-from notewell.drafter.soap import Section, note_schema, parse_note
-from notewell.drafter.transcript import CHARS_PER_TOKEN, utterance_label
+from notewell.drafter.voice import DEFAULT_VOICE, Voice
 from notewell.platform.logs import get_logger
 
 log = get_logger(__name__)
 
-# Each round shrinks the material several times over; three cover any real session.
-MAX_CONDENSING_ROUNDS = 3
+SESSION_TITLE = "Session"
+# Output tokens per word of note text, and per heading for its JSON and ids.
+TOKENS_PER_WORD = 2
+TOKENS_PER_HEADING = 60
 
 
 @dataclass(frozen=True)
 class Draft:
+    # The Session section, the format's headings in order, then the Safety section.
     sections: list[Section]
     # True when the model could not write the note and the draft was assembled in code.
     extractive_fallback: bool
+    note_format: NoteFormat = SOAP
+    context: DraftContext = NO_CONTEXT
+
+
+def note_max_tokens(note_format: NoteFormat, voice: Voice, ceiling: int) -> int:
+    """The answer's token limit, sized to the note's target length and headings."""
+    wanted = voice.detail.target_words * TOKENS_PER_WORD + TOKENS_PER_HEADING * len(
+        note_format.headings
+    )
+    return min(wanted, ceiling)
+
+
+def session_section(facts: SessionFacts) -> Section:
+    return Section(SESSION_KEY, SESSION_TITLE, "\n".join(session_lines(facts)))
 
 
 class Drafter:
@@ -40,70 +91,86 @@ class Drafter:
         )
 
     async def draft(
-        self, session_id: str, transcript: Transcript, session_facts: str
+        self,
+        session_id: str,
+        transcript: Transcript,
+        facts: SessionFacts,
+        note_format: NoteFormat = SOAP,
+        voice: Voice = DEFAULT_VOICE,
+        context: DraftContext = NO_CONTEXT,
     ) -> Draft:
         """A checked draft; never fails for want of the model."""
         try:
             async with asyncio.timeout(self._settings.llm_draft_deadline_seconds):
-                sections = await self._write(transcript, session_facts)
+                written = await self._write(
+                    transcript, facts, note_format, voice, context
+                )
             fallback = False
         except (ModelUnavailable, TimeoutError) as exc:
             log.warning(
                 "draft_falling_back",
                 extra={"session_id": session_id, "error_type": type(exc).__name__},
             )
-            sections = extractive_sections(transcript, session_facts)
+            written = extractive_sections(transcript, note_format, context)
             fallback = True
 
-        checked, report = check_sections(sections, transcript)
+        if fallback:
+            checked = check_extractive(written, transcript, voice)
+            report = CheckReport()
+        else:
+            checked, report = check_note(
+                written,
+                transcript,
+                context,
+                voice,
+                voice.quotes.max_quotes,
+                describe(facts),
+            )
         log.info(
             "draft_checked",
             extra={
                 "session_id": session_id,
+                "format": note_format.name,
                 "extractive_fallback": fallback,
+                "context_items": len(context.items),
                 "dropped_ids": report.dropped_ids,
                 "removed_quotes": report.removed_quotes,
+                "removed_statements": report.removed_statements,
                 "emptied_sections": report.emptied_sections,
             },
         )
-        return Draft(checked, fallback)
-
-    async def _write(self, transcript: Transcript, session_facts: str) -> list[Section]:
-        known = transcript_ids(transcript)
-        material = [
-            Line(utterance_label(u), " ".join(u.text.split()))
-            for u in transcript.utterances
-            if u.text.strip()
+        sections = [
+            session_section(facts),
+            *checked,
+            safety_section(transcript, voice),
         ]
-        budget = self._settings.transcript_budget_tokens * CHARS_PER_TOKEN
-        rounds = 0
-        while material_chars(material) > budget:
-            # The note is never written from a cut transcript: condense instead.
-            if rounds == MAX_CONDENSING_ROUNDS:
-                raise ModelUnavailable("condensed points still exceed the budget")
-            before = material_chars(material)
-            material = await self._condenser.condense(
-                material, known, from_points=rounds > 0
-            )
-            rounds += 1
-            if not material:
-                raise ModelUnavailable("condensing found nothing to write from")
-            log.info(
-                "transcript_condensed",
-                extra={
-                    "round": rounds,
-                    "chars_before": before,
-                    "chars_after": material_chars(material),
-                },
-            )
+        return Draft(sections, fallback, note_format, context)
+
+    async def _write(
+        self,
+        transcript: Transcript,
+        facts: SessionFacts,
+        note_format: NoteFormat,
+        voice: Voice,
+        context: DraftContext,
+    ) -> list[Section]:
+        known = transcript_ids(transcript)
+        material, condensed = await prepare_material(
+            transcript, self._condenser, self._settings
+        )
 
         messages = prompts.note_messages(
-            [line.render() for line in material], rounds > 0, session_facts
+            [line.render() for line in material],
+            condensed,
+            describe(facts),
+            note_format,
+            voice,
+            context.items,
         )
         return await self._model.answer(
             "note",
             messages,
-            note_schema(known),
-            self._settings.note_max_tokens,
-            parse_note,
+            note_schema(note_format, known, context.ids),
+            note_max_tokens(note_format, voice, self._settings.note_max_tokens),
+            lambda content: parse_note(note_format, content),
         )

@@ -11,8 +11,8 @@ from opentelemetry import trace
 
 from notewell.drafter.drafting import Drafter
 from notewell.drafter.drafts import Drafts
+from notewell.drafter.inputs import InputGatherer
 from notewell.drafter.note import draft_note
-from notewell.drafter.session_facts import describe
 from notewell.drafter.transcript import open_transcript, require_fields
 from notewell.events.v1.events_pb2 import DraftCreated, TranscriptReady
 from notewell.platform import events
@@ -26,10 +26,16 @@ tracer = trace.get_tracer(__name__)
 
 class TranscriptReadyHandler:
     def __init__(
-        self, drafts: Drafts, drafter: Drafter, sealer: Sealer, draft_created_topic: str
+        self,
+        drafts: Drafts,
+        drafter: Drafter,
+        inputs: InputGatherer,
+        sealer: Sealer,
+        draft_created_topic: str,
     ) -> None:
         self._drafts = drafts
         self._drafter = drafter
+        self._inputs = inputs
         self._sealer = sealer
         self._topic = draft_created_topic
 
@@ -56,8 +62,16 @@ class TranscriptReadyHandler:
                     "utterances": len(transcript.utterances),
                 },
             )
+            inputs = await self._inputs.gather(
+                session_id, event.clinician_id, event.client_id, event.session
+            )
             draft = await self._drafter.draft(
-                session_id, transcript, describe(event.session)
+                session_id,
+                transcript,
+                event.session,
+                inputs.note_format,
+                inputs.voice,
+                inputs.context,
             )
 
             now = datetime.now(UTC)

@@ -7,7 +7,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from notewell.drafter.drafting import Draft
 from notewell.drafter.fallback import TITLE_MARK
 from notewell.drafter.session_facts import date_of_service
-from notewell.drafter.soap import FORMAT
 from notewell.events.v1.events_pb2 import TranscriptReady
 from notewell.notes.v1.note_pb2 import (
     Evidence,
@@ -15,6 +14,7 @@ from notewell.notes.v1.note_pb2 import (
     NoteOrigin,
     NoteSection,
     NoteStatus,
+    Statement,
 )
 
 
@@ -29,7 +29,8 @@ def draft_note(
         session_id=event.session_id,
         clinician_id=event.clinician_id,
         client_id=event.client_id,
-        format=FORMAT,
+        format=draft.note_format.name,
+        template_id=draft.note_format.template_id,
         status=NoteStatus.NOTE_STATUS_DRAFT,
         origin=NoteOrigin.NOTE_ORIGIN_AI_DRAFT,
         title=title,
@@ -38,10 +39,25 @@ def draft_note(
                 key=section.key,
                 title=section.title,
                 text=section.text,
-                evidence=Evidence(utterance_ids=list(section.utterance_ids)),
+                evidence=Evidence(
+                    utterance_ids=list(section.utterance_ids),
+                    context_ids=list(section.context_ids),
+                ),
+                statements=[
+                    Statement(
+                        text=statement.text,
+                        evidence=Evidence(
+                            utterance_ids=list(statement.utterance_ids),
+                            context_ids=list(statement.context_ids),
+                        ),
+                    )
+                    for statement in section.statements
+                ],
             )
             for section in draft.sections
         ],
+        measures=list(draft.context.measures),
+        wearables=list(draft.context.wearables),
         version=1,
         extractive_fallback=draft.extractive_fallback,
     )

@@ -7,8 +7,10 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from notewell.drafter.context import ContextItem
+from notewell.drafter.formats import MAX_IDS_PER_SECTION, NOT_ADDRESSED, NoteFormat
 from notewell.drafter.model import Messages
-from notewell.drafter.soap import MAX_IDS_PER_SECTION, NOT_ADDRESSED
+from notewell.drafter.voice import Voice
 
 
 @cache
@@ -32,13 +34,25 @@ def _messages(template: str, **values: object) -> Messages:
     ]
 
 
-def note_messages(material: list[str], condensed: bool, session_facts: str) -> Messages:
-    """Asks for the SOAP note from transcript lines, or from condensed points."""
+def note_messages(
+    material: list[str],
+    condensed: bool,
+    session_facts: str,
+    note_format: NoteFormat,
+    voice: Voice,
+    context_items: tuple[ContextItem, ...] = (),
+) -> Messages:
+    """Asks for the note under the format's headings, in the clinician's voice, from
+    transcript lines or condensed points and any context items."""
     return _messages(
-        "soap_note.j2",
+        "note.j2",
         material=material,
         condensed=condensed,
         session_facts=session_facts,
+        format_name=note_format.name if note_format.name != "CUSTOM" else "",
+        headings=note_format.headings,
+        voice=voice,
+        context_items=context_items,
         not_addressed=NOT_ADDRESSED,
         max_ids=MAX_IDS_PER_SECTION,
     )

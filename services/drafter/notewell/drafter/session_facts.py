@@ -46,3 +46,40 @@ def describe(facts: SessionFacts) -> str:
     if facts.suggested_cpt_code:
         sentence += f" Suggested CPT code: {facts.suggested_cpt_code}."
     return sentence
+
+
+# Below this much face-to-face time no psychotherapy code applies.
+BILLABLE_MINUTES = 16
+CPT_NOTE = "suggestion; confirm before billing"
+
+
+def session_lines(facts: SessionFacts) -> list[str]:
+    """The note's Session section, line by line: date, times, duration, modality and
+    the suggested CPT code, all from the facts the transcriber computed."""
+    start = _start(facts)
+    end = _when(facts.actual_end) or _when(facts.scheduled_end)
+    lines = [f"Date: {start.date().isoformat() if start else 'not recorded'}"]
+    if start and end:
+        lines.append(f"Time: {start:%H:%M}–{end:%H:%M} UTC")
+    elif start:
+        lines.append(f"Time: from {start:%H:%M} UTC")
+    if facts.duration_minutes:
+        lines.append(f"Duration: {facts.duration_minutes} minutes")
+    else:
+        lines.append("Duration: not recorded")
+    lines.append(f"Modality: {_MODALITIES.get(facts.modality, 'not recorded')}")
+    lines.append(f"Suggested CPT code: {_cpt(facts)}")
+    return lines
+
+
+def _cpt(facts: SessionFacts) -> str:
+    if facts.suggested_cpt_code:
+        return f"{facts.suggested_cpt_code} ({CPT_NOTE})"
+    if 0 < facts.duration_minutes < BILLABLE_MINUTES:
+        return (
+            f"none – under {BILLABLE_MINUTES} minutes, "
+            "not billable as a psychotherapy session"
+        )
+    if not facts.duration_minutes:
+        return "none suggested (duration not recorded)"
+    return "none suggested"

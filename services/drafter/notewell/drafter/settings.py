@@ -31,15 +31,19 @@ class Settings(PlatformSettings):
     # Sent as an extra body field: llama.cpp samples very slowly under a JSON grammar
     # without it. 0 leaves it out, for endpoints that reject unknown fields.
     llm_top_k: int = Field(40, ge=0, alias="LLM_TOP_K")
-    note_max_tokens: int = Field(700, gt=0, alias="LLM_NOTE_MAX_TOKENS")
-    condense_max_tokens: int = Field(500, gt=0, alias="LLM_CONDENSE_MAX_TOKENS")
-    # Estimated tokens (4 characters each) of transcript the note prompt may carry;
-    # longer transcripts are condensed first. Sized for a model context of 8192 tokens.
+    # The ceiling of a note answer's token limit; below it the limit follows the
+    # clinician's detail level and the number of headings.
+    note_max_tokens: int = Field(1000, gt=0, alias="LLM_NOTE_MAX_TOKENS")
+    # A chunk's points (at most four of under 15 words) take about 150 tokens.
+    condense_max_tokens: int = Field(200, gt=0, alias="LLM_CONDENSE_MAX_TOKENS")
+    # Estimated tokens (3 characters each) of compacted transcript the note prompt may
+    # carry; longer transcripts are condensed first. With the instructions and the
+    # longest answer it stays inside a model context of 8192 tokens.
     transcript_budget_tokens: int = Field(
-        3500, gt=0, alias="LLM_TRANSCRIPT_BUDGET_TOKENS"
+        5500, gt=0, alias="LLM_TRANSCRIPT_BUDGET_TOKENS"
     )
-    # Estimated tokens of transcript per condensing call.
-    chunk_tokens: int = Field(3000, gt=0, alias="LLM_CHUNK_TOKENS")
+    # Estimated tokens of compacted transcript per condensing call.
+    chunk_tokens: int = Field(4500, gt=0, alias="LLM_CHUNK_TOKENS")
 
     @model_validator(mode="after")
     def _deadline_within_poll_interval(self) -> Settings:

@@ -31,7 +31,7 @@ Document = dict[str, Any]
 def default_preferences() -> NotePreferences:
     return NotePreferences(
         format=NoteFormat.NOTE_FORMAT_SOAP,
-        clinician_reference="the clinician",
+        clinician_reference="the therapist",
         client_reference="the client",
         detail_level=DetailLevel.DETAIL_LEVEL_STANDARD,
         direct_quotes=DirectQuotes.DIRECT_QUOTES_A_FEW,

@@ -1,0 +1,181 @@
+"""Note formats as data: headings with what belongs under each, the JSON shape the
+model answers in for any headings, and the parser of that answer.
+
+The built-in formats (SOAP, DAP, BIRP, GIRP, PIE, narrative) are the JSON files in
+``format_specs/``, loaded at import; a clinician's own template becomes a format the
+same way. Nothing here depends on which format it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from notewell.drafter.evidence import ids_schema
+from notewell.drafter.model import InvalidModelOutput, load_json
+from notewell.notes.v1.note_pb2 import NoteFormat as NoteFormatCode
+from notewell.notes.v1.note_pb2 import NoteTemplate
+
+NOT_ADDRESSED = "Not addressed in this session."
+# Enough to ground a section; more only spends a slow model's output tokens.
+MAX_IDS_PER_SECTION = 6
+
+# Sections the drafter writes in code around the model's; a template heading with one
+# of these keys is left to the code.
+SESSION_KEY = "session"
+SAFETY_KEY = "safety"
+RESERVED_KEYS = frozenset({SESSION_KEY, SAFETY_KEY})
+
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Heading:
+    key: str
+    title: str
+    # What belongs under the heading, as the model is told.
+    instruction: str
+
+
+@dataclass(frozen=True)
+class NoteFormat:
+    # What Note.format records: "SOAP", "DAP", ..., or "CUSTOM".
+    name: str
+    headings: tuple[Heading, ...]
+    template_id: str = ""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(h.key for h in self.headings)
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str
+    utterance_ids: tuple[str, ...] = ()
+    context_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    text: str
+    utterance_ids: tuple[str, ...] = ()
+    context_ids: tuple[str, ...] = ()
+    # The text statement by statement, when it was checked that way.
+    statements: tuple[Statement, ...] = field(default=())
+
+
+def _load_built_in() -> dict[str, NoteFormat]:
+    found: dict[str, NoteFormat] = {}
+    folder = resources.files("notewell.drafter").joinpath("format_specs")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        spec = json.loads(entry.read_text(encoding="utf-8"))
+        headings = tuple(
+            Heading(h["key"], h["title"], h["instruction"]) for h in spec["headings"]
+        )
+        found[spec["name"]] = NoteFormat(spec["name"], headings)
+    return found
+
+
+BUILT_IN: dict[str, NoteFormat] = _load_built_in()
+SOAP = BUILT_IN["SOAP"]
+
+_BY_CODE = {
+    NoteFormatCode.NOTE_FORMAT_SOAP: "SOAP",
+    NoteFormatCode.NOTE_FORMAT_DAP: "DAP",
+    NoteFormatCode.NOTE_FORMAT_BIRP: "BIRP",
+    NoteFormatCode.NOTE_FORMAT_GIRP: "GIRP",
+    NoteFormatCode.NOTE_FORMAT_PIE: "PIE",
+    NoteFormatCode.NOTE_FORMAT_NARRATIVE: "NARRATIVE",
+}
+
+
+def from_template(template: NoteTemplate) -> NoteFormat | None:
+    """The clinician's template as a format; None when it has no usable heading."""
+    headings: list[Heading] = []
+    seen: set[str] = set()
+    for heading in template.headings:
+        title = heading.title.strip() or heading.key.strip()
+        key = _NOT_KEY.sub("_", (heading.key or title).casefold()).strip("_")
+        if not key or key in seen or key in RESERVED_KEYS:
+            continue
+        seen.add(key)
+        instruction = heading.instruction.strip() or f"What belongs under {title}."
+        headings.append(Heading(key, title, instruction))
+    if not headings:
+        return None
+    return NoteFormat("CUSTOM", tuple(headings), template.template_id)
+
+
+def chosen_format(code: int, template: NoteTemplate | None = None) -> NoteFormat:
+    """The format the preferences name; SOAP when they name none or an unusable
+    template."""
+    if code == NoteFormatCode.NOTE_FORMAT_CUSTOM and template is not None:
+        custom = from_template(template)
+        if custom is not None:
+            return custom
+    return BUILT_IN[_BY_CODE.get(code, "SOAP")]
+
+
+def note_schema(
+    note_format: NoteFormat, known_ids: frozenset[str], context_ids: tuple[str, ...]
+) -> dict[str, Any]:
+    """One object per heading: its text and the utterance and context ids it rests
+    on. Context ids are only asked for when there are context items to cite."""
+    properties: dict[str, Any] = {
+        "text": {"type": "string"},
+        "utterance_ids": ids_schema(known_ids, MAX_IDS_PER_SECTION),
+    }
+    required = ["text", "utterance_ids"]
+    if context_ids:
+        properties["context_ids"] = {
+            "type": "array",
+            "items": {"type": "string", "enum": list(context_ids)},
+            "maxItems": MAX_IDS_PER_SECTION,
+        }
+        required.append("context_ids")
+    section = {"type": "object", "properties": properties, "required": required}
+    return {
+        "type": "object",
+        "properties": {key: section for key in note_format.keys},
+        "required": list(note_format.keys),
+    }
+
+
+def parse_note(note_format: NoteFormat, content: str) -> list[Section]:
+    """The format's sections from a model answer, in heading order, unchecked;
+    InvalidModelOutput (never quoting the answer) when a heading is missing or
+    misshapen."""
+    answer = load_json(content)
+    if not isinstance(answer, dict):
+        raise InvalidModelOutput("answer is not a JSON object")
+    sections: list[Section] = []
+    for heading in note_format.headings:
+        part = answer.get(heading.key)
+        if not isinstance(part, dict) or not isinstance(part.get("text"), str):
+            raise InvalidModelOutput("answer does not match the note schema")
+        sections.append(
+            Section(
+                heading.key,
+                heading.title,
+                part["text"],
+                _strings(part.get("utterance_ids")),
+                _strings(part.get("context_ids")),
+            )
+        )
+    return sections
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidModelOutput("answer does not match the note schema")
+    return tuple(value)
