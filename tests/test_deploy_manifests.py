@@ -3,17 +3,21 @@
 The manifests are read as YAML and held to what the services need: a Deployment,
 Service and ServiceAccount each, hardened pods, gRPC probes, resource limits, and only
 environment variables that the service's ``Settings`` (or the tracing set-up) reads, with
-values those settings accept. Kustomize is not run; the few patch forms used in
-deploy/k8s are applied here by hand to compute what a pod would see.
+values those settings accept. The few patch forms used in deploy/k8s are applied here
+by hand to compute what a pod would see and what an overlay renders; where kubectl is
+installed, its kustomize checks that model against the real rendering.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import importlib
 import importlib.metadata
 import json
 import re
+import shutil
+import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -45,12 +49,30 @@ DATABASES = {
     "prompts": "notewell_prompts",
 }
 AUTOSCALED = ["drafter", "exporter"]
+# Deployment -> (topic, consumer-group suffix) of the subscriptions KEDA scales it on.
+# The group is the service's Settings.group_id plus the suffix its app.py (or
+# notewell.clinical.intake) adds for a second subscription.
+SCALED_ON = {
+    "transcriber": [("session.ended", "")],
+    "drafter": [("transcript.ready", "")],
+    "notes-store": [("draft.created", "")],
+    "exporter": [("note.saved", "")],
+    "prompts": [("measurement.recorded", ""), ("wearable.summary", "-wearables")],
+}
+KEDA_LAG = K8S / "components" / "keda-lag"
+TOPICS = K8S / "components" / "strimzi-topics" / "topics.yaml"
+# What a KEDA kafka trigger reads from a TriggerAuthentication.
+KAFKA_AUTH_PARAMETERS = {"sasl", "username", "password", "tls", "ca", "cert", "key"}
 GRPC_PORT = 50051
 USER_ID = 10001
 SECRETS = {"notewell-mongodb", "notewell-llm", "notewell-auth"}
-# Read outside any Settings class: by notewell.platform.telemetry, and by the
-# OpenTelemetry SDK when it builds a span resource.
-TRACING_VARIABLES = {"OTEL_TRACES_EXPORTER", "OTEL_RESOURCE_ATTRIBUTES"}
+# Read outside any Settings class: by notewell.platform.telemetry, by the OTLP exporter,
+# and by the OpenTelemetry SDK when it builds a span resource.
+TRACING_VARIABLES = {
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_RESOURCE_ATTRIBUTES",
+}
 
 
 # ---------------------------------------------------------------- reading manifests
@@ -172,10 +194,37 @@ def effective_env(folder: Path, deployment: dict[str, Any]) -> list[dict[str, An
         for doc in docs:
             if doc["kind"] != "Deployment" or doc["metadata"]["name"] != name:
                 continue
-            for container in doc["spec"]["template"]["spec"]["containers"]:
+            template = doc["spec"].get("template", {})
+            for container in template.get("spec", {}).get("containers", []):
                 for item in container.get("env", []):
                     env = [e for e in env if e["name"] != item["name"]] + [dict(item)]
     return env
+
+
+def component_dirs(folder: Path) -> list[Path]:
+    return [(folder / c).resolve() for c in kustomization(folder).get("components", [])]
+
+
+def rendered(folder: Path) -> list[dict[str, Any]]:
+    """The objects an overlay renders, as far as the patch forms used here go: its own
+    and its components' resources, less those a ``$patch: delete`` removes, with the
+    ``replicas`` of a Deployment that a patch sets to null taken out."""
+    objects = copy.deepcopy(resources(folder))
+    for component in component_dirs(folder):
+        objects += copy.deepcopy(resources(component))
+    for _, docs in patch_entries(folder):
+        for doc in docs:
+            if not isinstance(doc, dict):
+                continue
+            key = (doc["kind"], doc["metadata"]["name"])
+            matches = [o for o in objects if (o["kind"], o["metadata"]["name"]) == key]
+            if doc.get("$patch") == "delete":
+                objects = [o for o in objects if o not in matches]
+            elif doc["kind"] == "Deployment" and "replicas" in doc.get("spec", {}):
+                assert doc["spec"]["replicas"] is None, "model this patch form here"
+                for obj in matches:
+                    obj["spec"].pop("replicas", None)
+    return objects
 
 
 def effective_config(folder: Path) -> dict[str, str]:
@@ -449,6 +498,198 @@ def test_autoscaled_services_have_hpa_and_pdb(name: str) -> None:
     assert hpa["spec"]["maxReplicas"] <= partitions
 
 
+# --------------------------------------------- autoscaling on consumer lag (KEDA)
+
+
+def scaled_objects(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """ScaledObjects by the name of the Deployment they scale."""
+    out: dict[str, dict[str, Any]] = {}
+    for obj in objects:
+        if obj["kind"] == "ScaledObject":
+            ref = obj["spec"]["scaleTargetRef"]
+            assert ref.get("kind", "Deployment") == "Deployment"
+            assert ref["name"] not in out, f"two ScaledObjects scale {ref['name']}"
+            out[ref["name"]] = obj
+    return out
+
+
+def kafka_triggers(scaled: dict[str, Any]) -> list[dict[str, str]]:
+    return [t["metadata"] for t in scaled["spec"]["triggers"] if t["type"] == "kafka"]
+
+
+def partitions() -> dict[str, int]:
+    return {t["spec"]["topicName"]: t["spec"]["partitions"] for t in read_docs(TOPICS)}
+
+
+def test_keda_lag_is_an_opt_in_component_enabled_in_production() -> None:
+    assert kustomization(KEDA_LAG)["kind"] == "Component"
+    assert not scaled_objects(base_objects())
+    assert KEDA_LAG in component_dirs(PRODUCTION)
+
+
+@pytest.mark.parametrize("name", SCALED_ON)
+def test_production_scales_each_consumer_on_its_groups_lag(name: str) -> None:
+    deployment = find(base_objects(), "Deployment", name)
+    scaled = scaled_objects(rendered(PRODUCTION))[name]
+    env = pod_environment(PRODUCTION, deployment)
+    settings_type = settings_class(SERVICES[name])
+    settings = settings_type(
+        **{k: v for k, v in env.items() if k not in TRACING_VARIABLES}
+    )
+
+    # Same namespace as the Deployment, which the base kustomization sets.
+    assert scaled["metadata"]["namespace"] == kustomization(BASE)["namespace"]
+    assert scaled["spec"]["scaleTargetRef"]["name"] == name
+    assert scaled["metadata"]["labels"]["app.kubernetes.io/name"] == name
+
+    triggers = kafka_triggers(scaled)
+    expected = {
+        (settings.topic(t), settings.group_id + suffix) for t, suffix in SCALED_ON[name]
+    }
+    assert {(t["topic"], t["consumerGroup"]) for t in triggers} == expected
+    assert len(triggers) == len(expected)
+    for trigger in triggers:
+        # KEDA reads the brokers from the pod's own environment: the ones it consumes.
+        variable = trigger["bootstrapServersFromEnv"]
+        assert variable in aliases(settings_type)
+        assert env[variable] == settings.kafka_bootstrap_servers
+        assert "bootstrapServers" not in trigger
+        assert trigger["offsetResetPolicy"] == "earliest"
+        assert int(trigger["lagThreshold"]) >= 1
+    # The consumers start a new group at the earliest offset too.
+    consumer = ROOT / "libs" / "platform" / "notewell" / "platform" / "consumer.py"
+    assert 'auto_offset_reset="earliest"' in consumer.read_text(encoding="utf-8")
+
+
+def test_lag_thresholds_follow_how_long_a_record_takes() -> None:
+    threshold = {
+        name: max(int(t["lagThreshold"]) for t in kafka_triggers(scaled))
+        for name, scaled in scaled_objects(rendered(PRODUCTION)).items()
+    }
+    # A draft holds a replica for about a minute: at most two sessions per replica.
+    assert threshold["drafter"] <= 2
+    assert threshold["transcriber"] <= 2
+    # A PDF renders in under a second; storing a draft or a score is a few writes.
+    assert threshold["drafter"] < threshold["exporter"] < threshold["notes-store"]
+    assert threshold["exporter"] < threshold["prompts"]
+
+
+def test_no_autoscaler_shares_a_deployment_with_a_scaled_object() -> None:
+    objects = rendered(PRODUCTION)
+    scaled = scaled_objects(objects)
+    assert set(scaled) == set(SCALED_ON)
+
+    hpa_targets = {
+        o["spec"]["scaleTargetRef"]["name"]
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert not hpa_targets & set(scaled)
+    # Deployments KEDA does not scale keep the base's CPU autoscalers.
+    in_base = {
+        o["spec"]["scaleTargetRef"]["name"]
+        for o in base_objects()
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert hpa_targets == in_base - set(scaled)
+    # A replicas field would be put back on every apply, against the autoscaler.
+    for name in scaled:
+        assert "replicas" not in find(objects, "Deployment", name)["spec"], name
+
+
+@pytest.mark.parametrize("name", SCALED_ON)
+def test_scaled_object_keeps_the_bounds_it_replaces(name: str) -> None:
+    objects = base_objects()
+    scaled = scaled_objects(rendered(PRODUCTION))[name]["spec"]
+    hpas = [
+        o
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+        and o["spec"]["scaleTargetRef"]["name"] == name
+    ]
+    advanced = scaled["advanced"]["horizontalPodAutoscalerConfig"]
+    assert advanced["name"] == name
+    if hpas:
+        (hpa,) = hpas
+        assert scaled["minReplicaCount"] == hpa["spec"]["minReplicas"]
+        assert scaled["maxReplicaCount"] == hpa["spec"]["maxReplicas"]
+        assert advanced["behavior"] == hpa["spec"]["behavior"]
+        # Adopts the CPU autoscaler of the same name where it already runs.
+        metadata = find(rendered(PRODUCTION), "ScaledObject", name)["metadata"]
+        transfer = metadata["annotations"]["scaledobject.keda.sh/transfer-hpa-ownership"]
+        assert transfer == "true"
+        assert advanced["name"] == hpa["metadata"]["name"]
+    else:
+        replicas = find(objects, "Deployment", name)["spec"]["replicas"]
+        assert scaled["minReplicaCount"] == replicas
+        assert scaled["minReplicaCount"] <= scaled["maxReplicaCount"]
+    assert scaled["minReplicaCount"] >= 1, "the services also serve gRPC"
+    pdbs = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
+    for pdb in pdbs:
+        if pdb["metadata"]["name"] == name:
+            assert pdb["spec"]["minAvailable"] < scaled["minReplicaCount"]
+
+
+def test_consumers_never_outnumber_their_topics_partitions() -> None:
+    # A consumer beyond the partition count gets no partition and sits idle.
+    count = partitions()
+    for name, scaled in scaled_objects(rendered(PRODUCTION)).items():
+        for trigger in kafka_triggers(scaled):
+            topic = trigger["topic"]
+            assert scaled["spec"]["maxReplicaCount"] <= count[topic], (name, topic)
+    for hpa in (o for o in base_objects() if o["kind"] == "HorizontalPodAutoscaler"):
+        name = hpa["spec"]["scaleTargetRef"]["name"]
+        for topic, _ in SCALED_ON.get(name, []):
+            assert hpa["spec"]["maxReplicas"] <= count[topic], (name, topic)
+
+
+def test_trigger_authentication_is_a_secret_backed_placeholder() -> None:
+    objects = rendered(PRODUCTION)
+    auths = {
+        o["metadata"]["name"]: o for o in objects if o["kind"] == "TriggerAuthentication"
+    }
+    (auth,) = auths.values()
+    assert auth["metadata"]["namespace"] == kustomization(BASE)["namespace"]
+    refs = auth["spec"]["secretTargetRef"]
+    assert {r["name"] for r in refs} == {"notewell-kafka-scaler"}
+    assert {r["parameter"] for r in refs} <= KAFKA_AUTH_PARAMETERS
+    assert {"sasl", "username", "password", "tls"} <= {r["parameter"] for r in refs}
+
+    # Any trigger that uses credentials names one declared here, and KEDA needs them
+    # wherever the services' own connection is not plaintext.
+    protocol = effective_config(PRODUCTION).get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    for scaled in scaled_objects(objects).values():
+        for trigger in scaled["spec"]["triggers"]:
+            if "authenticationRef" in trigger:
+                assert trigger["authenticationRef"]["name"] in auths
+            elif trigger["type"] == "kafka":
+                assert protocol == "PLAINTEXT", scaled["metadata"]["name"]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_kustomize_renders_what_this_file_models() -> None:
+    out = subprocess.run(
+        ["kubectl", "kustomize", str(PRODUCTION)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    real = [doc for doc in yaml.safe_load_all(out) if doc]
+    modelled = rendered(PRODUCTION)
+
+    def ids(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        return {(o["kind"], o["metadata"]["name"]) for o in objects}
+
+    assert ids(real) == ids(modelled)
+    for kind in ("ScaledObject", "TriggerAuthentication"):
+        for obj in (o for o in modelled if o["kind"] == kind):
+            assert find(real, kind, obj["metadata"]["name"]) == obj
+    for name in SERVICES:
+        replicas = find(modelled, "Deployment", name)["spec"].get("replicas")
+        assert find(real, "Deployment", name)["spec"].get("replicas") == replicas
+
+
 def test_network_policies_deny_by_default_and_open_notes_store() -> None:
     policies = {
         o["metadata"]["name"]: o for o in base_objects() if o["kind"] == "NetworkPolicy"
@@ -533,6 +774,24 @@ def test_tracing_variables_are_read() -> None:
         mp.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.namespace=notewell")
         resource = Resource.create({"service.name": "drafter"})
     assert resource.attributes["service.namespace"] == "notewell"
+
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    from notewell.platform.telemetry import span_exporter
+
+    patch = read_docs(K8S / "components" / "otel" / "tracing-env.patch.yaml")[0]
+    env = {op["value"]["name"]: op["value"]["value"] for op in patch}
+    assert set(env) == TRACING_VARIABLES
+    assert isinstance(span_exporter(env["OTEL_TRACES_EXPORTER"]), OTLPSpanExporter)
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith(("http://", "https://"))
+
+
+def test_topics_take_the_largest_record_a_service_produces() -> None:
+    largest = int(effective_config(BASE)["KAFKA_MAX_MESSAGE_BYTES"])
+    assert largest >= 8 * 1024 * 1024
+    for topic in read_docs(TOPICS):
+        config = topic["spec"]["config"]
+        assert config["max.message.bytes"] == largest, topic["spec"]["topicName"]
 
 
 # ------------------------------------------------------------------- container images

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,8 +31,15 @@ from notewell.platform import events
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.kafka import EventPublisher
 from notewell.platform.logs import JsonFormatter
+from notewell.platform.telemetry import span_exporter
 from notewell.transcriber.app import TranscriberApp
 from notewell.transcriber.settings import Settings
+from tests.support.otlp_collector import OtlpCollector
+from tests.support.otlp_collector import attributes as otlp_attributes
+
+# Under --import-mode=importlib the test folder is not on sys.path.
+sys.path.insert(0, str(Path(__file__).parent))
+from speech import RATE, require_tools, speak, write_wav
 
 START = 1_741_100_400  # 2025-03-04T15:00:00Z
 DEADLINE_SECONDS = 25.0
@@ -39,10 +48,19 @@ PHRASE = "the lighthouse keeper's marmalade"
 
 
 @pytest.fixture
-def settings(service_env: dict[str, str], unique: str) -> Settings:
+def overrides() -> dict[str, str]:
+    """Settings a test changes, by parametrizing this fixture."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    service_env: dict[str, str], unique: str, overrides: dict[str, str]
+) -> Settings:
     # A group of its own: a member left behind by an earlier test would otherwise hold
     # up the join until its session times out.
-    return Settings(**service_env, KAFKA_GROUP_ID=f"transcriber-{unique}")
+    env = {**service_env, "KAFKA_GROUP_ID": f"transcriber-{unique}", **overrides}
+    return Settings(**env)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -63,9 +81,26 @@ def bucket(s3: Any, unique: str) -> str:
     return name
 
 
+class NoSpeechToText:
+    """Counts calls; the tests that use it must never reach transcription."""
+
+    calls = 0
+
+    def transcribe(self, samples: Any) -> list[Any]:
+        self.calls += 1
+        return []
+
+
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[TranscriberApp]:
-    running = TranscriberApp(settings)
+def stt() -> NoSpeechToText:
+    return NoSpeechToText()
+
+
+@pytest.fixture
+async def app(settings: Settings, stt: NoSpeechToText) -> AsyncIterator[TranscriberApp]:
+    # Partner transcripts never reach speech to text; the recording here is refused
+    # before it would.
+    running = TranscriberApp(settings, stt=stt)  # type: ignore[arg-type]
     await running.start()
     try:
         yield running
@@ -483,3 +518,166 @@ async def test_malformed_events_are_dead_lettered_and_later_events_still_process
     ]
     assert ready_ids == [valid_id]
     assert not [line for line in logged_lines(caplog) if "marmalade" in line]
+
+
+def long_partner_file(target_bytes: int) -> bytes:
+    """A partner transcript of about ``target_bytes``, in turns of distinct sentences."""
+    turns: list[dict[str, Any]] = []
+    size, at = 0, 0.0
+    while size < target_bytes:
+        n = len(turns)
+        text = f"Turn {n} went over the week's plans and what came of them. " * 8
+        turns.append(
+            {
+                "speaker": "clinician" if n % 2 == 0 else "client",
+                "start": at,
+                "end": at + 20.0,
+                "text": text.strip(),
+            }
+        )
+        size += len(text) + 60
+        at += 20.0
+    return json.dumps({"turns": turns}).encode()
+
+
+@pytest.mark.parametrize("overrides", [{"KAFKA_MAX_MESSAGE_BYTES": str(1024 * 1024)}])
+async def test_a_transcript_too_large_for_kafka_is_dead_lettered_not_retried(
+    app: TranscriberApp,
+    readers: dict[str, TopicReader],
+    publisher: EventPublisher,
+    settings: Settings,
+    sessions: Any,
+    s3: Any,
+    bucket: str,
+    unique: str,
+) -> None:
+    session_id = f"ses-{unique}"
+    key = f"sessions/{session_id}.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=long_partner_file(1_300_000))
+    event = session_ended(session_id, unique, transcript_uri=f"s3://{bucket}/{key}")
+
+    await publish(publisher, settings, session_id, event)
+    await publish_sentinel(publisher, settings, session_id)
+
+    records = await readers["dlq"].wait_for(lambda r: len(r) >= 2, "two dead letters")
+    letters = dead_letters(records)
+    codes = [d.reason_code for d in letters]
+    assert codes == ["transcript_too_large", "bad_content_type"]
+    too_large = letters[0]
+    assert too_large.session_id == session_id
+    assert "KAFKA_MAX_MESSAGE_BYTES" in too_large.reason
+    assert "Turn" not in too_large.reason and bucket not in too_large.reason
+    assert too_large.original_value == events.encode(event)[0]
+    assert await readers["ready"].read_to_end() == []
+    assert await sessions.find_one({"_id": session_id}) is None
+
+
+async def test_a_transcript_over_a_mebibyte_goes_out_whole(
+    app: TranscriberApp,
+    readers: dict[str, TopicReader],
+    publisher: EventPublisher,
+    settings: Settings,
+    sessions: Any,
+    s3: Any,
+    bucket: str,
+    unique: str,
+) -> None:
+    session_id = f"ses-{unique}"
+    key = f"sessions/{session_id}.json"
+    body = long_partner_file(2_500_000)
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    event = session_ended(session_id, unique, transcript_uri=f"s3://{bucket}/{key}")
+
+    await publish(publisher, settings, session_id, event)
+    await wait_until_relayed(sessions, session_id)
+
+    records = await readers["ready"].wait_for(lambda r: len(r) >= 1, "transcript.ready")
+    assert len(records[0].value) > 2 * 1024 * 1024
+    ready = TranscriptReady.FromString(records[0].value)
+    sealer = Sealer(master_key_from_settings(settings))
+    transcript = sealer.open(ready.transcript, Transcript, context=session_id)
+    assert len(transcript.utterances) == len(json.loads(body)["turns"])
+    assert await readers["dlq"].read_to_end() == []
+
+
+@pytest.mark.parametrize("overrides", [{"TRANSCRIBER_MAX_AUDIO_SECONDS": "1.5"}])
+async def test_a_recording_longer_than_allowed_is_refused_before_transcription(
+    app: TranscriberApp,
+    readers: dict[str, TopicReader],
+    publisher: EventPublisher,
+    settings: Settings,
+    sessions: Any,
+    stt: NoSpeechToText,
+    s3: Any,
+    bucket: str,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    require_tools()
+    question = "How did the breathing exercise go this week?"
+    samples = speak(question, "en-us+m3", tmp_path, "question")
+    assert len(samples) / RATE > 1.5
+    wav = write_wav(samples, tmp_path / "session.wav")
+    key = f"recordings/{unique}.wav"
+    s3.put_object(Bucket=bucket, Key=key, Body=wav.read_bytes())
+    session_id = f"ses-{unique}"
+    event = session_ended(session_id, unique, transcript_uri=None)
+    event.recording_uri = f"s3://{bucket}/{key}"
+
+    await publish(publisher, settings, session_id, event)
+
+    records = await readers["dlq"].wait_for(lambda r: len(r) >= 1, "the dead letter")
+    letter = dead_letters(records)[0]
+    assert (letter.reason_code, letter.session_id) == ("recording_too_long", session_id)
+    assert "TRANSCRIBER_MAX_AUDIO_SECONDS" in letter.reason
+    assert stt.calls == 0
+    assert await sessions.find_one({"_id": session_id}) is None
+    assert await readers["ready"].read_to_end() == []
+
+
+async def test_spans_reach_an_otlp_collector_carrying_ids_only(
+    app: TranscriberApp,
+    readers: dict[str, TopicReader],
+    publisher: EventPublisher,
+    settings: Settings,
+    sessions: Any,
+    s3: Any,
+    bucket: str,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector = OtlpCollector()
+    collector.start()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+        exporter = span_exporter("otlp")
+        assert exporter is not None
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):
+            trace.set_tracer_provider(TracerProvider())
+            provider = trace.get_tracer_provider()
+        assert isinstance(provider, TracerProvider)
+        processor = SimpleSpanProcessor(exporter)
+        provider.add_span_processor(processor)
+
+        session_id = f"ses-{unique}"
+        key = f"sessions/{session_id}.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=partner_file())
+        event = session_ended(session_id, unique, transcript_uri=f"s3://{bucket}/{key}")
+        await publish(publisher, settings, session_id, event)
+        await wait_until_relayed(sessions, session_id)
+
+        span = await asyncio.to_thread(
+            collector.wait_for_span, "transcriber.session_ended"
+        )
+        processor.shutdown()
+    finally:
+        collector.stop()
+
+    assert otlp_attributes(span.attributes) == {"session_id": session_id}
+    for _, received in collector.spans():
+        values = otlp_attributes(received.attributes).values()
+        assert set(values) <= {session_id}, "a span attribute holds more than an id"
+    for request in collector.requests:
+        assert PHRASE.encode() not in request.SerializeToString()
+        assert event.clinician_id.encode() not in request.SerializeToString()

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+DEFAULT_KAFKA_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
 class PlatformSettings(BaseSettings):
@@ -28,6 +35,27 @@ class PlatformSettings(BaseSettings):
     # Create missing topics at start-up (the one-machine default); off where the
     # platform declares topics itself.
     kafka_create_topics: bool = Field(True, alias="KAFKA_CREATE_TOPICS")
+    # The largest record the services produce, and the max.message.bytes of the topics
+    # ensure_topics creates. A sealed transcript of a 3-hour session is about 0.3 MiB.
+    kafka_max_message_bytes: int = Field(
+        DEFAULT_KAFKA_MAX_MESSAGE_BYTES, alias="KAFKA_MAX_MESSAGE_BYTES", ge=1024 * 1024
+    )
+
+    # How every Kafka client (producer, consumers, admin) connects; see
+    # notewell.platform.kafka.connection_options. SASL mechanisms need a username
+    # and password; the *_SSL protocols verify the brokers against KAFKA_SSL_CA_FILE
+    # (else the system's CAs) and present KAFKA_SSL_CERT_FILE/KEY_FILE when set (mTLS).
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism | None = Field(
+        None, alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(None, alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, alias="KAFKA_SASL_PASSWORD")
+    kafka_ssl_ca_file: str | None = Field(None, alias="KAFKA_SSL_CA_FILE")
+    kafka_ssl_cert_file: str | None = Field(None, alias="KAFKA_SSL_CERT_FILE")
+    kafka_ssl_key_file: str | None = Field(None, alias="KAFKA_SSL_KEY_FILE")
 
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017", alias="MONGODB_URI")
     mongodb_database: str = Field("notewell", alias="MONGODB_DATABASE")
@@ -61,6 +89,34 @@ class PlatformSettings(BaseSettings):
     notes_store_address: str = Field("127.0.0.1:50051", alias="NOTES_STORE_ADDRESS")
 
     grpc_port: int = Field(50051, alias="GRPC_PORT")
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Self:
+        protocol = self.kafka_security_protocol
+        sasl = protocol.startswith("SASL_")
+        if sasl and self.kafka_sasl_mechanism is None:
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL {protocol} needs KAFKA_SASL_MECHANISM"
+            )
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL {protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD"
+            )
+        if not sasl and self.kafka_sasl_mechanism is not None:
+            raise ValueError(
+                "KAFKA_SASL_MECHANISM is set but KAFKA_SECURITY_PROTOCOL "
+                f"{protocol} does not use SASL"
+            )
+        tls_files = (self.kafka_ssl_ca_file, self.kafka_ssl_cert_file)
+        if not protocol.endswith("SSL") and any(tls_files):
+            raise ValueError(
+                "KAFKA_SSL_* files are set but KAFKA_SECURITY_PROTOCOL "
+                f"{protocol} does not use TLS"
+            )
+        if bool(self.kafka_ssl_cert_file) != bool(self.kafka_ssl_key_file):
+            raise ValueError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together")
+        return self
 
     def topic(self, name: str) -> str:
         """The full name of a pipeline topic, e.g. ``topic(SESSION_ENDED)``."""

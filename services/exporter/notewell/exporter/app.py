@@ -22,7 +22,12 @@ from notewell.platform.clients import mongo_client, s3_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
-from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
+from notewell.platform.kafka import (
+    DeadLetters,
+    EventPublisher,
+    ensure_topics,
+    make_broker,
+)
 from notewell.platform.logs import get_logger
 
 log = get_logger(__name__)
@@ -66,9 +71,7 @@ class ExporterApp:
         self._publisher = EventPublisher(settings)
         await self._publisher.start()
         handler = NoteSavedHandler(Sealer(master_key_from_settings(settings)), exports)
-        self._broker = KafkaBroker(
-            settings.kafka_bootstrap_servers, client_id=settings.service_name
-        )
+        self._broker = make_broker(settings)
         subscribe(
             self._broker,
             consumed,

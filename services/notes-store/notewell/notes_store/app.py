@@ -34,7 +34,12 @@ from notewell.platform.clients import mongo_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import Registration, start_grpc_server
-from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
+from notewell.platform.kafka import (
+    DeadLetters,
+    EventPublisher,
+    ensure_topics,
+    make_broker,
+)
 from notewell.platform.keyring import Keyring
 from notewell.platform.logs import get_logger
 from notewell.platform.outbox import OutboxRelay
@@ -127,13 +132,7 @@ class NotesStoreApp:
             name="audit-relay",
         )
 
-        self._broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
-            client_id=settings.service_name,
-            # Through the JSON root handler rather than FastStream's own console one;
-            # a "faststream" logger, which the platform's logging quiets to warnings.
-            logger=get_logger("faststream.notes_store"),
-        )
+        self._broker = make_broker(settings)
         dead_letters = DeadLetters(self._publisher, settings.service_name)
         subscribe(
             self._broker,

@@ -17,7 +17,12 @@ from notewell.platform.clients import mongo_client, s3_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
-from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
+from notewell.platform.kafka import (
+    DeadLetters,
+    EventPublisher,
+    ensure_topics,
+    make_broker,
+)
 from notewell.platform.logs import get_logger
 from notewell.platform.outbox import OutboxRelay
 from notewell.transcriber.progress import Progress
@@ -26,7 +31,7 @@ from notewell.transcriber.sessions import COLLECTION, Sessions
 from notewell.transcriber.settings import Settings
 from notewell.transcriber.speech_to_text import SpeechToText, speech_to_text
 from notewell.transcriber.transcript_files import TranscriptFiles
-from notewell.transcriber.transcription import Transcriber
+from notewell.transcriber.transcription import Transcriber, max_event_bytes
 from notewell.transcriber.transcripts_api import TranscriptsService
 from notewell.transcripts.v1 import transcripts_pb2, transcripts_pb2_grpc
 
@@ -94,24 +99,31 @@ class TranscriberApp:
             progress,
             settings.chunk_seconds,
             settings.max_recording_bytes,
+            settings.max_audio_seconds,
         )
         retention = timedelta(hours=settings.recording_retention_hours)
         transcriber = Transcriber(
-            sessions, files, sealer, ready_topic, recordings, progress, retention
+            sessions,
+            files,
+            sealer,
+            ready_topic,
+            recordings,
+            progress,
+            retention,
+            max_event_bytes=max_event_bytes(settings.kafka_max_message_bytes),
         )
         self._transcriber = transcriber
-        self._broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
-            client_id=settings.service_name,
-            # Under "faststream", so the platform's logging keeps it at warning level.
-            logger=get_logger("faststream.transcriber"),
-        )
+        self._broker = make_broker(settings)
         subscribe(
             self._broker,
             consumed,
             settings.group_id,
             transcriber.handle,
             DeadLetters(self._publisher, settings.service_name),
+            # A recording is transcribed inside the handler; the settings check that
+            # the longest one allowed fits in this interval.
+            max_poll_interval_ms=settings.max_poll_interval_ms,
+            max_partition_fetch_bytes=settings.kafka_max_message_bytes,
         )
         # A group of its own: members of one group with different subscriptions make
         # every join rebalance the other topic's consumer too.
@@ -121,6 +133,7 @@ class TranscriberApp:
             f"{settings.group_id}-consent",
             transcriber.handle_withdrawn,
             DeadLetters(self._publisher, settings.service_name),
+            max_partition_fetch_bytes=settings.kafka_max_message_bytes,
         )
         await self._broker.start()
         if retention > timedelta(0):

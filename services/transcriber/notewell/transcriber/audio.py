@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+import av
 import numpy as np
 import numpy.typing as npt
 from faster_whisper.audio import decode_audio
@@ -34,6 +35,24 @@ def decode(body: bytes, what: str) -> Samples:
     if samples.size == 0:
         raise InvalidEvent("unreadable_recording", f"{what} has no audio")
     return np.asarray(samples, dtype=np.float32)
+
+
+def declared_seconds(body: bytes) -> float | None:
+    """How long an audio file says it lasts, read from its container without decoding
+    the audio; None when the container does not say or cannot be opened (decoding then
+    tells)."""
+    try:
+        with av.open(io.BytesIO(body), mode="r") as container:
+            if container.duration is not None and container.duration > 0:
+                return container.duration / av.time_base
+            streams = [
+                s.duration * s.time_base
+                for s in container.streams.audio
+                if s.duration is not None and s.time_base is not None
+            ]
+    except Exception:
+        return None
+    return float(max(streams)) if streams else None
 
 
 def chunk_bounds(samples: Samples, chunk_seconds: float) -> list[tuple[int, int]]:

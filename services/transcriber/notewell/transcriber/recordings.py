@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from notewell.common.v1.common_pb2 import SpeakerRole, Transcript, Utterance
 from notewell.events.v1.events_pb2 import SessionEnded
+from notewell.platform.events import InvalidEvent
 from notewell.platform.logs import get_logger
 from notewell.transcriber import audio, hallucinations, recording_manifest, speakers
 from notewell.transcriber.progress import Progress
@@ -42,12 +43,14 @@ class Recordings:
         progress: Progress,
         chunk_seconds: float,
         max_track_bytes: int,
+        max_audio_seconds: float = float("inf"),
     ) -> None:
         self._files = files
         self._stt = stt
         self._progress = progress
         self._chunk_seconds = chunk_seconds
         self._max_track_bytes = max_track_bytes
+        self._max_audio_seconds = max_audio_seconds
 
     async def tracks(self, bucket: str, key: str) -> list[Track]:
         """The tracks a recording_uri names (reading its manifest if it is one)."""
@@ -71,18 +74,28 @@ class Recordings:
     ) -> Transcript:
         session_id = event.session_id
         done = await self._progress.done_chunks(session_id)
-        decoded = []
+        bodies = []
         for index, track in enumerate(tracks):
-            what = f"recording track {index}"
-            body = await self._files.read(
-                track.bucket,
-                track.key,
-                self._max_track_bytes,
-                what=what,
-                reason_code="unreadable_recording",
+            bodies.append(
+                await self._files.read(
+                    track.bucket,
+                    track.key,
+                    self._max_track_bytes,
+                    what=f"recording track {index}",
+                    reason_code="unreadable_recording",
+                )
             )
+        # Refused before decoding where the containers say how long they are; the
+        # decoded length is checked too, for containers that do not say.
+        declared = [await asyncio.to_thread(audio.declared_seconds, b) for b in bodies]
+        self._check_length(sum(seconds or 0.0 for seconds in declared))
+        decoded = []
+        for index in range(len(bodies)):
+            body, bodies[index] = bodies[index], b""
+            what = f"recording track {index}"
             decoded.append(await asyncio.to_thread(audio.decode, body, what))
             del body
+        self._check_length(sum(len(samples) for samples in decoded) / audio.SAMPLE_RATE)
 
         plans = [audio.chunk_bounds(samples, self._chunk_seconds) for samples in decoded]
         total = sum(len(samples) for samples in decoded) / audio.SAMPLE_RATE
@@ -117,6 +130,14 @@ class Recordings:
         transcript = Transcript(transcript_id=transcript_id, session_id=session_id)
         transcript.utterances.extend(utterances(spoken))
         return transcript
+
+    def _check_length(self, seconds: float) -> None:
+        if seconds > self._max_audio_seconds:
+            raise InvalidEvent(
+                "recording_too_long",
+                "the recording's tracks together last longer than "
+                f"TRANSCRIBER_MAX_AUDIO_SECONDS ({self._max_audio_seconds:g} s)",
+            )
 
     async def _attribute(
         self, track: Track, samples: audio.Samples, words: list[Word]

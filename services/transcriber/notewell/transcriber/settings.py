@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from notewell.platform.settings import PlatformSettings
 
@@ -42,3 +42,43 @@ class Settings(PlatformSettings):
 
     # How long audio is kept after its transcript is stored; 0 deletes it at once.
     recording_retention_hours: float = Field(0.0, alias="RECORDING_RETENTION_HOURS")
+
+    # The longest audio a session may have, summed over its tracks (a two-track
+    # recording of a 90-minute session is 3 h). Longer recordings are dead-lettered
+    # with reason_code "recording_too_long" before their audio is decoded.
+    max_audio_seconds: float = Field(
+        3 * 3600.0, alias="TRANSCRIBER_MAX_AUDIO_SECONDS", gt=0
+    )
+
+    # Seconds of processing per second of audio on the deployed hardware, as
+    # `python -m notewell_tools.bench_stt` reports it: 0.13 is tiny.en, int8, 2 threads.
+    real_time_factor: float = Field(0.13, alias="TRANSCRIBER_REAL_TIME_FACTOR", gt=0)
+
+    # A session.ended record is handled (its audio transcribed) between two polls of
+    # the consumer; a consumer that does not poll within this time is evicted from
+    # its group and the record goes to another replica, which starts over.
+    max_poll_interval_ms: int = Field(
+        30 * 60 * 1000, alias="TRANSCRIBER_MAX_POLL_INTERVAL_MS", gt=0
+    )
+
+    @model_validator(mode="after")
+    def _longest_recording_fits_the_poll_interval(self) -> Self:
+        worst = worst_case_seconds(self.max_audio_seconds, self.real_time_factor)
+        if worst * 1000 > self.max_poll_interval_ms:
+            raise ValueError(
+                f"TRANSCRIBER_MAX_AUDIO_SECONDS {self.max_audio_seconds:g} at "
+                f"TRANSCRIBER_REAL_TIME_FACTOR {self.real_time_factor:g} may take "
+                f"{worst:.0f} s (with {HEADROOM:g}x headroom), longer than "
+                f"TRANSCRIBER_MAX_POLL_INTERVAL_MS {self.max_poll_interval_ms}: raise "
+                "the interval or lower the maximum"
+            )
+        return self
+
+
+# Room for decoding, S3, speaker separation and a slower than benchmarked node.
+HEADROOM = 1.25
+
+
+def worst_case_seconds(max_audio_seconds: float, real_time_factor: float) -> float:
+    """How long the longest allowed recording may take to transcribe."""
+    return max_audio_seconds * real_time_factor * HEADROOM

@@ -24,6 +24,22 @@ from notewell.transcriber.transcript_files import TranscriptFiles
 log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)
 
+# Room in a Kafka record beside the event itself: key, headers and batch framing.
+RECORD_OVERHEAD_BYTES = 16 * 1024
+# A session's document holds the sealed transcript twice (as stored and inside its
+# queued transcript.ready) and must stay under MongoDB's 16 MiB document limit.
+MONGODB_DOCUMENT_BYTES = 16 * 1024 * 1024
+DOCUMENT_OVERHEAD_BYTES = 64 * 1024
+
+
+def max_event_bytes(max_message_bytes: int) -> int:
+    """The largest encoded transcript.ready that both fits a Kafka record of
+    KAFKA_MAX_MESSAGE_BYTES and can be stored with its session."""
+    return min(
+        max_message_bytes - RECORD_OVERHEAD_BYTES,
+        (MONGODB_DOCUMENT_BYTES - DOCUMENT_OVERHEAD_BYTES) // 2,
+    )
+
 
 class Transcriber:
     """Turns consented sessions into sealed transcripts announced on transcript.ready,
@@ -42,6 +58,7 @@ class Transcriber:
         recordings: Recordings | None = None,
         progress: Progress | None = None,
         retention: timedelta = timedelta(0),
+        max_event_bytes: int | None = None,
     ) -> None:
         self._sessions = sessions
         self._files = files
@@ -50,6 +67,7 @@ class Transcriber:
         self._recordings = recordings
         self._progress = progress
         self._retention = retention
+        self._max_event_bytes = max_event_bytes
 
     async def handle(self, record: Received) -> None:
         # Exceptions are recorded by type only: their messages may quote the data.
@@ -120,6 +138,7 @@ class Transcriber:
             transcript=sealed,
             occurred_at=events.now_timestamp(),
         )
+        await self._check_size(event.session_id, ready)
         keep_until = None
         if objects and self._retention > timedelta(0):
             keep_until = datetime.now(UTC) + self._retention
@@ -140,6 +159,29 @@ class Transcriber:
             },
         )
         await self._after_stored(event.session_id, objects, keep_until is None)
+
+    async def _check_size(self, session_id: str, ready: TranscriptReady) -> None:
+        """Refuses a transcript.ready too large for a Kafka record: stored, its outbox
+        would fail to publish on every relay round."""
+        size = ready.ByteSize()
+        if self._max_event_bytes is None or size <= self._max_event_bytes:
+            return
+        if self._progress is not None:
+            await self._progress.forget(session_id)
+        log.warning(
+            "transcript_too_large",
+            extra={
+                "session_id": session_id,
+                "event_bytes": size,
+                "max_event_bytes": self._max_event_bytes,
+            },
+        )
+        raise events.InvalidEvent(
+            "transcript_too_large",
+            f"the sealed transcript.ready is {size} bytes, over the "
+            f"{self._max_event_bytes} that fit a Kafka record of "
+            "KAFKA_MAX_MESSAGE_BYTES and a stored session",
+        )
 
     async def _transcribe_recording(
         self, event: SessionEnded, bucket: str, key: str, transcript_id: str
