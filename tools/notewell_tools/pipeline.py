@@ -38,7 +38,7 @@ SERVICES: dict[str, tuple[str, str | None]] = {
     "drafter": ("notewell.drafter", "notewell_drafter"),
     "notes-store": ("notewell.notes_store", "notewell_notes"),
     "exporter": ("notewell.exporter", "notewell_exporter"),
-    "prompts": ("notewell.prompts", None),
+    "prompts": ("notewell.prompts", "notewell_prompts"),
 }
 
 PARTNER_BUCKET = "partner-uploads"

@@ -10,17 +10,19 @@ from notewell.prompts.settings import Settings
 pytestmark = pytest.mark.asyncio
 
 
-async def test_health_check_reports_serving() -> None:
-    app = PromptsApp(Settings(GRPC_PORT="0"))
+async def test_health_check_reports_serving(settings: Settings) -> None:
+    app = PromptsApp(settings)
     await app.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
             stub = health_pb2_grpc.HealthStub(channel)
-            reply = await stub.Check(health_pb2.HealthCheckRequest(service=""))
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            for service in ("", "notewell.prompts.v1.Prompts"):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(service=service))
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
             unknown = stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"))
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await unknown
             assert err.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
+        await app.stop()
         await app.stop()
