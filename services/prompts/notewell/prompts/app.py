@@ -16,7 +16,12 @@ from notewell.platform.auth import TokenVerifier
 from notewell.platform.clients import mongo_client
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
-from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
+from notewell.platform.kafka import (
+    DeadLetters,
+    EventPublisher,
+    ensure_topics,
+    make_broker,
+)
 from notewell.platform.logs import get_logger
 from notewell.platform.notes_context import NotesContextClient
 from notewell.prompts.model import LanguageModel
@@ -69,9 +74,7 @@ class PromptsApp:
         # Dead letters are the only thing this service publishes.
         self._publisher = EventPublisher(settings)
         await self._publisher.start()
-        self._broker = KafkaBroker(
-            settings.kafka_bootstrap_servers, client_id=settings.service_name
-        )
+        self._broker = make_broker(settings)
         subscribe_clinical_topics(
             self._broker,
             settings,
