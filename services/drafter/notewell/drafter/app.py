@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 
 from notewell.clinical.intake import ClinicalIntake, subscribe_clinical_topics
 from notewell.clinical.store import ClinicalData
+from notewell.drafter.consent_withdrawal import ConsentWithdrawal
 from notewell.drafter.drafting import Drafter
 from notewell.drafter.drafts import COLLECTION, Drafts
 from notewell.drafter.handler import TranscriptReadyHandler
@@ -33,9 +34,10 @@ log = get_logger(__name__)
 
 
 class DrafterApp:
-    """Consumes transcript.ready, measurement.recorded and wearable.summary, stores
-    drafts and the client's scores and wearable days, relays draft.created, serves
-    gRPC health. ``start()`` returns once every part is running."""
+    """Consumes transcript.ready, consent.withdrawn, measurement.recorded and
+    wearable.summary, stores drafts and the client's scores and wearable days, relays
+    draft.created, serves gRPC health. ``start()`` returns once every part is
+    running."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -57,6 +59,7 @@ class DrafterApp:
     async def start(self) -> None:
         settings = self._settings
         consumed = settings.topic(events.TRANSCRIPT_READY)
+        withdrawn = settings.topic(events.CONSENT_WITHDRAWN)
         published = settings.topic(events.DRAFT_CREATED)
         clinical_topics = [
             settings.topic(events.MEASUREMENT_RECORDED),
@@ -68,6 +71,8 @@ class DrafterApp:
                 [
                     consumed,
                     events.dead_letter_topic(consumed),
+                    withdrawn,
+                    events.dead_letter_topic(withdrawn),
                     published,
                     *clinical_topics,
                     *(events.dead_letter_topic(t) for t in clinical_topics),
@@ -89,8 +94,9 @@ class DrafterApp:
         await clinical.ensure_indexes()
         self._model = LanguageModel(settings)
         self._notes_context = NotesContextClient(settings, "drafter")
+        drafts = Drafts(collection)
         handler = TranscriptReadyHandler(
-            Drafts(collection),
+            drafts,
             Drafter(self._model, settings),
             InputGatherer(self._notes_context, clinical),
             sealer,
@@ -108,6 +114,15 @@ class DrafterApp:
             handler.handle,
             dead_letters,
             max_poll_interval_ms=settings.max_poll_interval_ms,
+        )
+        # A group of its own: one group with different subscriptions would make every
+        # join rebalance the drafting consumer too.
+        subscribe(
+            self._broker,
+            withdrawn,
+            settings.group_id + "-consent",
+            ConsentWithdrawal(drafts).handle,
+            dead_letters,
         )
         subscribe_clinical_topics(
             self._broker,

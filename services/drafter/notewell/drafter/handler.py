@@ -10,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 
 from notewell.drafter.drafting import Drafter
-from notewell.drafter.drafts import Drafts
+from notewell.drafter.drafts import Drafts, SessionState
 from notewell.drafter.inputs import InputGatherer
 from notewell.drafter.note import draft_note
 from notewell.drafter.transcript import open_transcript, require_fields
@@ -43,8 +43,15 @@ class TranscriptReadyHandler:
         event = events.decode(record.value, record.headers, TranscriptReady)
         require_fields(event)
         session_id = event.session_id
-        # A redelivery after the draft was stored must not call the model again.
-        if await self._drafts.exists(session_id):
+        # A redelivery after the draft was stored must not call the model again, nor
+        # may a transcript that arrives after its client withdrew consent.
+        state = await self._drafts.state(session_id)
+        if state is SessionState.WITHDRAWN:
+            log.info(
+                "drafting_skipped_consent_withdrawn", extra={"session_id": session_id}
+            )
+            return
+        if state is SessionState.DRAFTED:
             log.info("draft_already_exists", extra={"session_id": session_id})
             return
 
@@ -100,6 +107,12 @@ class TranscriptReadyHandler:
                     "draft_id": draft_id,
                     "extractive_fallback": draft.extractive_fallback,
                 },
+            )
+        elif await self._drafts.state(session_id) is SessionState.WITHDRAWN:
+            # Consent was withdrawn while the draft was being written.
+            log.info(
+                "draft_discarded_consent_withdrawn",
+                extra={"session_id": session_id, "draft_id": draft_id},
             )
         else:
             log.info("draft_already_exists", extra={"session_id": session_id})
