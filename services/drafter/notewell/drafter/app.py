@@ -25,7 +25,12 @@ from notewell.platform.clients import mongo_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
-from notewell.platform.kafka import DeadLetters, EventPublisher, ensure_topics
+from notewell.platform.kafka import (
+    DeadLetters,
+    EventPublisher,
+    ensure_topics,
+    make_broker,
+)
 from notewell.platform.logs import get_logger
 from notewell.platform.notes_context import NotesContextClient
 from notewell.platform.outbox import OutboxRelay
@@ -102,9 +107,7 @@ class DrafterApp:
             sealer,
             published,
         )
-        self._broker = KafkaBroker(
-            settings.kafka_bootstrap_servers, client_id=settings.service_name
-        )
+        self._broker = make_broker(settings)
         dead_letters = DeadLetters(self._publisher, settings.service_name)
         # One record at a time: a session's redelivery never races its first delivery.
         subscribe(
