@@ -3,8 +3,10 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ANNOMI ?=
 PYTEST_ARGS ?=
+EVAL_ARGS ?=
 
-.PHONY: setup demo test test-fast lint gen gen-check stack-up stack-down clean
+.PHONY: setup demo test test-fast lint gen gen-check stack-up stack-down clean \
+	bench bench-export bench-notes bench-pipeline bench-prompts bench-stt eval
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -29,14 +31,37 @@ gen: setup
 gen-check: setup
 	@bash scripts/gen_proto.sh --check
 
+# Every benchmark, one after the other.
+bench: bench-export bench-notes bench-pipeline bench-prompts bench-stt
+
+# p50/p95 time to lay out a one-page and a five-page note as PDF (exporter, in process).
+bench-export: setup
+	@$(PY) services/exporter/bench/bench_render.py
+
 # p50/p95 latency of notes-store's GetNote, ListNotes (500 notes) and UpdateNote over gRPC.
 bench-notes: setup
 	@$(PY) services/notes-store/bench/bench_grpc.py
+
+# Time to the first streamed piece and to the whole answer of the editor's prompts with
+# the local model (prompts service, in process).
+# session.ended → draft.created with the local model on AnnoMI sessions (every service a
+# process); `ANNOMI="125 104"` picks the sessions.
+bench-pipeline: setup
+	@$(PY) -m notewell_tools.bench_pipeline $(if $(ANNOMI),--annomi $(ANNOMI),)
+
+bench-prompts: setup
+	@$(PY) services/prompts/bench/bench_prompts.py
 
 # Speech to text on synthesized AnnoMI sessions: word error rate, speaker attribution,
 # real-time factor.
 bench-stt: setup
 	@$(PY) -m notewell_tools.bench_stt
+
+# Note quality with the local model: ROUGE on ACI-Bench beside published systems, and
+# quotes, numbers, risk evidence, empty sections and length on AnnoMI (docs/EVALUATION.md).
+# `make eval EVAL_ARGS="--limit 2"` for a quick run.
+eval: setup
+	@$(PY) -m notewell_tools.evaluate $(EVAL_ARGS)
 
 # A stack for working by hand: `eval "$$(make -s stack-env)"` after `make stack-up`.
 stack-up: setup

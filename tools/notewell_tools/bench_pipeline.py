@@ -22,8 +22,9 @@ from notewell_tools.demo import Progress, follow, publish
 from notewell_tools.pipeline import ROOT, NotesClient, Pipeline, session_ended
 from notewell_tools.sessions import SessionInput, load_annomi, load_sample
 
-# A short, a typical and a long AnnoMI session (about 100, 900 and 2,600 words).
-DEFAULT_ANNOMI = [125, 104, 84]
+# A short AnnoMI session, a typical one of about 1,000 words and the longest (about
+# 100, 1,000 and 7,300 words).
+DEFAULT_ANNOMI = [125, 20, 121]
 
 
 def peak_rss_mib(pid: int) -> float:
