@@ -164,6 +164,8 @@ async def test_preferences_set_the_voice_length_and_quotes_in_the_prompt(
     assert 'Refer to the client (C) as "Jordan".' in detailed.prompt
     assert "The client's pronouns are they/them." in detailed.prompt
     assert "about 350 words" in detailed.prompt
+    # 350 words over four headings: about 90 words, five sentences, each.
+    assert "about 90 words (5 sentences) in each section" in detailed.prompt
     assert "Do not quote the client or therapist at all" in detailed.prompt
     assert detailed.body["max_tokens"] == 350 * 2 + 60 * 4
 
@@ -182,6 +184,8 @@ async def test_preferences_set_the_voice_length_and_quotes_in_the_prompt(
     assert 'Refer to the client (C) as "J.A.B.".' in short.prompt
     assert "No pronouns are recorded" in short.prompt
     assert "about 100 words" in short.prompt
+    # 100 words over three headings: about 35 words, two sentences, each.
+    assert "about 35 words (2 sentences) in each section" in short.prompt
     assert "at most six quotes" in short.prompt
     assert short.body["max_tokens"] == 100 * 2 + 60 * 3
 

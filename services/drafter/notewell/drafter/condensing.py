@@ -30,10 +30,13 @@ log = get_logger(__name__)
 # times longer than the longest recorded.
 MAX_CONDENSING_ROUNDS = 3
 
-# Four points of under 15 words, with their ids, are about 150 tokens of answer: a
-# chunk costs seconds, not minutes, to write, and every chunk's points together stay
-# far inside the note prompt's budget, so one round of condensing is enough.
-MAX_POINTS_PER_CHUNK = 4
+# Three to six points of under 15 words, with their ids, are at most about 250 tokens
+# of answer: a chunk costs seconds, not minutes, to write, and every chunk's points
+# together stay far inside the note prompt's budget, so one round of condensing is
+# enough. Asked for "at most" alone, the model often wrote one or two points for a
+# chunk of thousands of words, too little to write a note from.
+MIN_POINTS_PER_CHUNK = 3
+MAX_POINTS_PER_CHUNK = 6
 
 
 def point_line(text: str, utterance_ids: tuple[str, ...]) -> Line:
@@ -111,7 +114,12 @@ def points_schema(known: frozenset[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "points": {"type": "array", "items": point, "maxItems": MAX_POINTS_PER_CHUNK}
+            "points": {
+                "type": "array",
+                "items": point,
+                "minItems": MIN_POINTS_PER_CHUNK,
+                "maxItems": MAX_POINTS_PER_CHUNK,
+            }
         },
         "required": ["points"],
     }
@@ -166,6 +174,7 @@ class Condenser:
                 number,
                 len(parts),
                 from_points,
+                MIN_POINTS_PER_CHUNK,
                 MAX_POINTS_PER_CHUNK,
             )
             found = await self._model.answer(

@@ -52,14 +52,27 @@ def note_messages(
         format_name=note_format.name if note_format.name != "CUSTOM" else "",
         headings=note_format.headings,
         voice=voice,
+        section_words=section_words(voice, len(note_format.headings)),
         context_items=context_items,
         not_addressed=NOT_ADDRESSED,
         max_ids=MAX_IDS_PER_SECTION,
     )
 
 
+def section_words(voice: Voice, headings: int) -> tuple[int, int]:
+    """Words and sentences to ask for in each section: a small model follows a
+    per-section size far better than a length for the whole note."""
+    words = max(15, round(voice.detail.target_words / max(headings, 1) / 5) * 5)
+    return words, max(1, round(words / 18))
+
+
 def condense_messages(
-    material: list[str], part: int, parts: int, from_points: bool, max_points: int
+    material: list[str],
+    part: int,
+    parts: int,
+    from_points: bool,
+    min_points: int,
+    max_points: int,
 ) -> Messages:
     """Asks for short evidence-citing points from one chunk of transcript or points."""
     return _messages(
@@ -68,5 +81,6 @@ def condense_messages(
         part=part,
         parts=parts,
         from_points=from_points,
+        min_points=min_points,
         max_points=max_points,
     )

@@ -34,8 +34,8 @@ class Settings(PlatformSettings):
     # The ceiling of a note answer's token limit; below it the limit follows the
     # clinician's detail level and the number of headings.
     note_max_tokens: int = Field(1000, gt=0, alias="LLM_NOTE_MAX_TOKENS")
-    # A chunk's points (at most four of under 15 words) take about 150 tokens.
-    condense_max_tokens: int = Field(200, gt=0, alias="LLM_CONDENSE_MAX_TOKENS")
+    # A chunk's points (at most six of under 15 words) take about 250 tokens.
+    condense_max_tokens: int = Field(320, gt=0, alias="LLM_CONDENSE_MAX_TOKENS")
     # Estimated tokens (3 characters each) of compacted transcript the note prompt may
     # carry; longer transcripts are condensed first. With the instructions and the
     # longest answer it stays inside a model context of 8192 tokens.
