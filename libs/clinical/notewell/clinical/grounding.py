@@ -9,6 +9,7 @@ quick enough to run on every draft."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,12 +29,15 @@ from notewell.clinical.risk import (
     SELF_HARM,
     SUICIDAL_THOUGHTS,
     RiskFindings,
+    affirms,
     clock,
     find_risk,
 )
+from notewell.common.v1.common_pb2 import SpeakerRole
 from notewell.notes.v1.note_pb2 import Evidence, Statement
 
 MEASURE_PREFIX = "measure:"
+CLIENT = SpeakerRole.SPEAKER_ROLE_CLIENT
 
 # A number this close to an instrument name is read as that instrument's score.
 _SCORE_AFTER = 50
@@ -42,37 +46,86 @@ _SCORE_BEFORE = 30
 # than at intake ...".
 _LATEST_SCORE = re.compile(r":\s*(\d+)\b")
 _SCORE_CHANGE = re.compile(r"\b(\d+) (lower|higher) than\b")
+# Severity bands as measure items name them; the longest first.
+_SEVERITY = re.compile(
+    r"\b(?:moderately severe|minimal|mild|moderate|severe)\b", re.IGNORECASE
+)
 # Between an instrument and a figure, these start another clause with its own subject.
 _CLAUSE_BREAK = re.compile(
     r"[;(]|\b(?:while|whereas|but|although|though)\b|\band\b(?!\s+(?:\d|from\b))",
     re.IGNORECASE,
 )
 
-_RISK_CLAIMS = [
+# What a risk claim is about. A claim's parts stand at most 120 characters apart, which
+# also keeps the search over a long unpunctuated sentence linear.
+_HARM_TOPIC = (
+    r"SI|HI|suicid\w*|homicid\w*|self[- ]?harm\w*|"
+    r"thoughts? (?:of|about) (?:harm\w*|hurt\w*|kill\w*|suicide|death|dying|ending)|"
+    r"(?:suicidal |homicidal )(?:intent|plans?)|(?:intent|plans?) to (?:harm|hurt|kill)|"
+    r"safety concerns"
+)
+# Statements that a screen found no risk (or little): they need the session to have
+# asked, and no one to have said otherwise.
+_RISK_DENIALS = [
     re.compile(p, re.IGNORECASE)
     for p in (
-        r"\bden(?:y|ies|ied|ying)\b[^.;]*?\b(?:SI|HI|suicid\w*|homicid\w*|"
-        r"self[- ]?harm\w*|thoughts? of (?:harm\w*|hurt\w*|kill\w*|death|dying)|"
-        r"(?:suicidal |homicidal )(?:intent|plans?)|safety concerns)\b",
+        r"\bden(?:y|ies|ied|ying)\b[^.;]{0,120}?" rf"\b(?:{_HARM_TOPIC})\b",
         r"\bno (?:current |active |passive |acute )?(?:SI|HI|suicid\w*|homicid\w*|"
         r"self[- ]?harm\w*|safety concerns|risk (?:factors|concerns|indicators)|"
         r"(?:evidence|indications?|signs?) of (?:risk|danger|self[- ]?harm|harm))\b",
+        r"\bno (?:\w+ )?thoughts? (?:of|about) (?:harm\w*|hurt\w*|kill\w*|suicide|"
+        r"death|dying|ending)",
         r"\bnegative for (?:SI|HI|suicid\w*|homicid\w*|self[- ]?harm\w*)\b",
         r"\bnot (?:an? )?(?:imminent |immediate |acute |current )?(?:danger|risk|threat) "
         r"to (?:self|him\w*|her\w*|them\w*|others)\b",
-        r"\brisk (?:assessment|screen\w*|level)\b[^.;]*?\b(?:negative|low|minimal|none|"
-        r"unremarkable)\b",
+        r"\bnot (?:at|in) (?:\w+ )?(?:risk|danger)\b",
+        r"\bnot (?:actively |currently |passively )?(?:suicidal|homicidal)\b",
+        r"\b(?:did not|didn't|does not|doesn't|never) (?:endorse|report|express|voice|"
+        r"disclose|indicate|describe|mention|acknowledge)\w*\b[^.;]{0,120}?"
+        rf"\b(?:{_HARM_TOPIC})\b",
+        r"\b(?:SI|HI|suicidal ideation|homicidal ideation|suicidal thoughts|"
+        r"self[- ]?harm)\b[^.;]{0,120}?\b(?:was|were|is|are) (?:denied|negative|absent|"
+        r"not (?:reported|endorsed|present))\b",
+        r"\b(?:SI|HI|risk(?: level)?|suicid\w*|homicid\w*|self[- ]?harm|safety"
+        r"(?: concerns)?)(?:\s*/\s*(?:SI|HI))?\s*[:=–-]\s*(?:den\w*|none|no\b|neg\b|"
+        r"negative|low|minimal|absent)",
+        r"\bno (?:\w+ )?(?:intent|plans?) to (?:harm|hurt|kill)",
+        r"\bno (?:known |prior |previous )?history of (?:suicid\w*|self[- ]?harm\w*|"
+        r"violence|harm\w*)",
+        r"\bC-?SSRS\b[^.;]{0,40}?\b(?:negative|low|none)\b|\bnegative C-?SSRS\b",
+        r"\b(?:client|patient|she|he|they) (?:is|was|are|were|appears?|appeared|"
+        r"deemed|remains?|remained) (?:currently )?safe"
+        r"(?=\s*(?:[.!;,]|$|to (?:self|others)))",
+        r"\bfeel(?:s|ing)? safe (?:at home|with)\b",
+        r"\brisk (?:assessment|screen\w*|level)\b[^.;]{0,120}?"
+        r"\b(?:negative|low|minimal|none|unremarkable)\b",
         r"\b(?:low|minimal|no) (?:acute |imminent |current |immediate )?"
         r"(?:(?:suicide|suicidal|safety|violence|self[- ]?harm) risk\b|"
         r"risk (?:of|for|to) (?:harm|suicide|self|violence|danger|others)\b|"
         r"risk\s*[.!]?$)",
         r"\brisk (?:is|was|appears|appeared|remains|deemed|assessed as) "
         r"(?:low|minimal|none)\b",
-        r"\bsafety plan\b[^.;]*?\b(?:reviewed|updated|completed|in place|discussed|"
+    )
+]
+# Safety work that needs the session to have asked about risk.
+_SAFETY_ACTIONS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\bsafety plan\b[^.;]{0,120}?\b(?:reviewed|updated|completed|in place|discussed|"
         r"created|developed)\b",
         r"\bcontract(?:ed|s)? for safety\b",
     )
 ]
+_RISK_CLAIMS = _RISK_DENIALS + _SAFETY_ACTIONS
+
+# Letters from other scripts that look like Latin ones, and invisible characters: a
+# claim written with them is read as if written plainly.
+_LOOKALIKES = str.maketrans(
+    "аеорсухіѕјԁӏАВЕКМНОРСТХІЅΑΒΕΖΗΙΚΜΝΟΡΤΧαιονυ",
+    "aeopcyxisjdlABEKMHOPCTXISABEZHIKMNOPTXaiovu",
+)
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+_DOTTED_ABBREVIATION = re.compile(r"\b([SH])\.\s?I\.", re.IGNORECASE)
 
 # A claim with these words concerns harm to self or others, not risk in general.
 _HARM_WORDS = re.compile(
@@ -90,25 +143,39 @@ _DEFAULT_FINDINGS = [
         r"\bA ?& ?O ?[x×] ?\d\b",
         r"\bAAO ?[x×] ?\d\b",
         r"\boriented ?[x×] ?\d\b",
-        r"\blinear and goal[- ]directed\b",
-        r"\bthought process(?:es)? (?:was |were |is |are )?goal[- ]directed\b",
-        r"\bthought (?:process|content)(?:es)?(?: was| were| is| are| appeared)? "
+        r"\boriented (?:to|in) (?:all|three|four|3|4) (?:spheres|domains)\b",
+        r"\b(?:linear|logical|coherent),? and goal[- ]directed\b",
+        r"\bthought process(?:es)?(?: was| were| is| are|:)? goal[- ]directed\b",
+        r"\bthought (?:process|content)(?:es)?(?: was| were| is| are| appeared|:)? "
         r"(?:within normal limits|WNL|unremarkable|intact|normal|logical|linear|"
         r"organi[sz]ed)\b",
         r"\bwithin normal limits\b",
         r"\bWNL\b",
         r"\b(?:appropriate|good|adequate|fair|normal) (?:hygiene|grooming)\b",
-        r"\b(?:hygiene|grooming) (?:was |were |is |are )?(?:appropriate|good|adequate)\b",
-        r"\b(?:well|appropriately|neatly|adequately) groomed\b",
+        r"\b(?:hygiene|grooming)(?: was| were| is| are|:)? "
+        r"(?:appropriate|good|adequate)\b",
+        r"\b(?:well|appropriately|neatly|adequately)[- ]groomed\b",
+        r"\b(?:appropriately|casually|neatly|adequately) (?:dressed|attired)\b",
+        r"\bdressed (?:appropriately|casually|neatly)\b",
         r"\b(?:normal|regular|clear|coherent) speech\b",
-        r"\bspeech (?:was |is )?(?:normal|clear|coherent|regular|unremarkable)\b",
+        r"\bspeech(?: was| is|:)? (?:normal|clear|coherent|regular|unremarkable)\b",
         r"\b(?:good|fair|intact|adequate) insight(?: and judge?ment)?\b",
         r"\b(?:good|fair|intact|adequate) judge?ment\b",
         r"\binsight and judge?ment (?:were |are |was |is )?"
         r"(?:good|intact|fair|adequate)\b",
+        r"\b(?:insight|judge?ment)(?: was| is|:) (?:good|fair|intact|adequate|poor|"
+        r"limited|impaired)\b",
+        r"\baffect(?: was| is| appeared|:)? (?:congruent|appropriate|full(?:[- ]range)?|"
+        r"broad|reactive|euthymic)\b",
+        r"\b(?:mood[- ])?(?:congruent|full[- ]range|broad|reactive) affect\b",
+        r"\bmood and affect(?: were| are|:)? (?:congruent|appropriate)\b",
+        r"\b(?:good|appropriate|adequate|normal|fair) eye contact\b",
+        r"\beye contact(?: was| is|:)? (?:good|appropriate|adequate|normal|fair)\b",
         r"\beuthymic\b",
         r"\b(?:no|denies|denied) (?:AH/VH|AVH|hallucinations|delusions|"
         r"perceptual disturbances|psychotic symptoms)\b",
+        r"\bno (?:evidence|signs?|indications?) of (?:psychosis|psychotic\w*|mania|"
+        r"thought disorder|cognitive impairment)",
         r"\bmemory (?:was |is )?intact\b",
     )
 ]
@@ -199,6 +266,17 @@ class GroundingSource:
         }
 
     @cached_property
+    def instrument_labels(self) -> dict[str, frozenset[str]]:
+        """The severity labels each measure context item gives, by instrument code."""
+        return {
+            _code(key[len(MEASURE_PREFIX) :]): frozenset(
+                m.group(0).lower() for m in _SEVERITY.finditer(text)
+            )
+            for key, text in self.context_items.items()
+            if key.startswith(MEASURE_PREFIX)
+        }
+
+    @cached_property
     def content_words(self) -> dict[str, frozenset[str]]:
         words = {u.id: _content_words(u.text) for u in self.utterances if u.id}
         words.update({key: _content_words(t) for key, t in self.context_items.items()})
@@ -206,9 +284,12 @@ class GroundingSource:
 
 
 def _measure_figures(text: str) -> FigureSet:
-    """The figures of a measure item, and the earlier scores its differences imply:
-    "14 of 27; 6 lower than at intake" holds an intake score of 20."""
+    """The scores of a measure item, and the earlier scores its differences imply:
+    "14 of 27; 6 lower than at intake" holds 14 and an intake score of 20, but not 27,
+    the most the scale allows."""
     held = FigureSet.of(text)
+    held.values = {f.value for f in figures(text) if f.value}
+    held.values.update(pair[0] for pair in held.pairs)
     latest = _LATEST_SCORE.search(text)
     if latest:
         score = int(latest.group(1))
@@ -306,26 +387,48 @@ def _broken_rule(sentence: str, source: GroundingSource, risk: RiskFindings) -> 
     quoted = find_quotations(sentence)
     if quoted:
         sentence = _mask(sentence, quoted)
-    if _unsupported_risk_claim(sentence, risk):
+    plain = _plain_letters(sentence)
+    if _unsupported_risk_claim(plain, risk):
         return "risk"
     for pattern in _DEFAULT_FINDINGS:
-        for m in pattern.finditer(sentence):
+        for m in pattern.finditer(plain):
             phrase = m.group(0)
             if not source.quotes.spoken(phrase) and not source.quotes.find_extra(phrase):
                 return "default"
-    if not _numbers_supported(_LIST_ITEM.sub("", sentence), source):
+    unlisted = _LIST_ITEM.sub("", sentence)
+    if not _numbers_supported(unlisted, source) or not _labels_supported(
+        unlisted, source
+    ):
         return "numbers"
     return ""
+
+
+def _plain_letters(text: str) -> str:
+    """``text`` with lookalike letters as Latin ones, invisible characters gone and
+    "S.I." written "SI", for reading claims however they are spelled."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    return _DOTTED_ABBREVIATION.sub(r"\1I", text.translate(_LOOKALIKES))
 
 
 def _unsupported_risk_claim(sentence: str, risk: RiskFindings) -> bool:
     """A risk screen result stands only when the session asked about risk, or when
     someone spoke about the kind of risk it concerns: harm to self or others for a
-    claim about those, any kind for a general one."""
-    if risk.assessed or not any(p.search(sentence) for p in _RISK_CLAIMS):
+    claim about those, any kind for a general one. A claim that a screen found no risk
+    goes, asked or not, when the client spoke of harm to self or others without
+    negating it."""
+    denial = any(p.search(sentence) for p in _RISK_DENIALS)
+    if not denial and not any(p.search(sentence) for p in _SAFETY_ACTIONS):
+        return False
+    about_harm = bool(_HARM_WORDS.search(sentence))
+    if denial and any(
+        m.role == CLIENT and m.category in _HARM_CATEGORIES and affirms(m)
+        for m in risk.mentions
+    ):
+        return True
+    if risk.assessed:
         return False
     spoken = {m.category for m in risk.mentions}
-    if _HARM_WORDS.search(sentence):
+    if about_harm:
         return not spoken & _HARM_CATEGORIES
     return not spoken
 
@@ -344,6 +447,27 @@ def _numbers_supported(sentence: str, source: GroundingSource) -> bool:
             if held is None or not held.holds(figure):
                 return False
         elif not source.known_figures.holds(figure):
+            return False
+    return True
+
+
+def _labels_supported(sentence: str, source: GroundingSource) -> bool:
+    """A severity label standing by an instrument name must be one its measure item
+    gives: "PHQ-9 of 14 (severe)" goes when the item says "(moderate)". A label in
+    brackets belongs to the score before it."""
+    labels = list(_SEVERITY.finditer(sentence))
+    if not labels:
+        return True
+    sentence = sentence.replace("(", " ")
+    instruments = [
+        (m.start(), m.end(), _code(m.group(0))) for m in INSTRUMENT.finditer(sentence)
+    ]
+    for label in labels:
+        instrument = _nearest_instrument(sentence, Figure(label.start()), instruments)
+        if instrument is None:
+            continue
+        given = source.instrument_labels.get(instrument, frozenset())
+        if label.group(0).lower() not in given:
             return False
     return True
 

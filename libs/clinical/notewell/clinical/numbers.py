@@ -1,5 +1,5 @@
 """Numbers in clinical text, read the same way in a note and in its sources so they can
-be compared: digits, number words up to twenty, percentages, ranges, scores and dates."""
+be compared: digits, number words up to a hundred, percentages, ranges, scores, dates."""
 
 from __future__ import annotations
 
@@ -7,22 +7,40 @@ import re
 from dataclasses import dataclass
 
 # Instrument names carry digits that are not figures: PHQ-9, GAD-7, PCL-5, AUDIT-C, K10.
+# The common ones are recognised in any case and with any hyphen, a space or none
+# ("phq-9", "PHQ9", "PHQ 9"), so a score written that way is still read as theirs.
+_DASH = "[-‐‑–]"
 INSTRUMENT = re.compile(
-    r"(?<![\w-])(?:[A-Z]{2,}[A-Z0-9]*(?:-[A-Z0-9]+)+|K10|K6)(?![\w-])"
+    r"(?<![\w-])(?:[A-Z]{2,}[A-Z0-9]*(?:-[A-Z0-9]+)+|K10|K6"
+    rf"|(?i:phq|gad){_DASH}?\s?\d{{1,2}}|(?i:pcl){_DASH}?\s?5|(?i:audit){_DASH}c"
+    r"|(?i:k)10)(?![\w-])"
 )
 
 _NUMBER_WORDS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+    "fourteen fifteen sixteen seventeen eighteen nineteen"
 )
 _WORDS = _NUMBER_WORDS.split()
-_WORD_VALUE = {word: str(value) for value, word in enumerate(_WORDS)}
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_WORD_VALUE = {word: value for value, word in enumerate(_WORDS)}
+_WORD_VALUE.update({word: 20 + 10 * n for n, word in enumerate(_TENS)})
+_WORD_VALUE["hundred"] = 100
+# "twenty", "twenty-one", "twenty one", ..., "ninety-nine", and "hundred".
+_NUMBER_WORD = (
+    rf"(?:{'|'.join(_TENS)})(?:[- ](?:{'|'.join(_WORDS[1:10])})(?![\w-]))?"
+    rf"|{'|'.join(_WORDS)}|hundred"
+)
 _NUMBER = re.compile(
     r"(?<![\w.,/:-])(?:(?P<a>\d+)\s+(?:out of|of)\s+(?P<b>\d+)"
     r"|(?P<token>\d+(?:[.,:/-]\d+)*))(?![\w/-]|[.,:/-]\d)"
-    rf"|(?<![\w-])(?P<word>{'|'.join(_WORDS)})(?![\w-])",
+    rf"|(?<![\w-])(?P<word>{_NUMBER_WORD})(?![\w-])",
     re.IGNORECASE,
 )
+
+
+def _word_value(words: str) -> str:
+    """A number written in words as digits: "twenty-one" -> "21"."""
+    return str(sum(_WORD_VALUE[w] for w in re.split(r"[- ]", words.lower())))
 
 
 @dataclass(frozen=True)
@@ -46,7 +64,7 @@ def figures(text: str) -> list[Figure]:
     found: list[Figure] = []
     for m in _NUMBER.finditer(mask_instruments(text)):
         if m.group("word"):
-            found.append(Figure(m.start(), value=_WORD_VALUE[m.group("word").lower()]))
+            found.append(Figure(m.start(), value=_word_value(m.group("word"))))
         elif m.group("a"):
             found.append(Figure(m.start(), pair=(_plain(m["a"]), _plain(m["b"]))))
         else:

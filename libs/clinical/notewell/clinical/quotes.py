@@ -11,8 +11,12 @@ from typing import Protocol
 from notewell.common.v1.common_pb2 import SpeakerRole
 
 # Double quotation marks, straight or curly, mixed pairs included; one line at most.
-_DOUBLE = re.compile(r"[“\"]([^“”\"\n]*)[”\"]")
-_DOUBLE_MARKS = re.compile(r"[“”\"]")
+# Low-9 („), guillemets («» and »«) and full-width (＂) marks count too, so a quotation
+# in any of them is checked.
+_OPENING = '“"„‟«»＂'
+_CLOSING = '”"“»«＂'
+_DOUBLE = re.compile(rf"[{_OPENING}]([^{_OPENING}{_CLOSING}\n]*)[{_CLOSING}]")
+_DOUBLE_MARKS = re.compile(rf"[{_OPENING}{_CLOSING}]")
 # Single quotation marks: the opening mark starts a word, the closing one ends a word,
 # and a mark between two letters is an apostrophe ("can't", "I’m") inside the quotation.
 _SINGLE = re.compile(
@@ -21,6 +25,8 @@ _SINGLE = re.compile(
 _NOT_WORD = re.compile(r"[^\w\s]|_")
 _ELLIPSIS = re.compile(r"\.\.\.|…|\[\.\.\.\]")
 _SENTENCE_END = re.compile(r"[.!?\n]")
+# Words an ellipsis may not leave out: without them a quotation says the opposite.
+_NEGATION = re.compile(r" (?:not|no|never|nothing|nobody|none|nor|cannot|t) ")
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
 _BARE_LIST_MARK = re.compile(r"[-*•–]|\d+[.)]")
 
@@ -79,14 +85,28 @@ def _parts(phrase: str) -> list[str]:
 
 
 def _in_order(parts: list[str], text: str) -> bool:
-    position = 0
-    for part in parts:
-        found = text.find(part, position)
-        if found < 0:
+    """Each part found after the one before, with no negation in the words left out
+    between them."""
+    failed: set[tuple[int, int]] = set()
+
+    def from_part(number: int, position: int) -> bool:
+        if number == len(parts):
+            return True
+        if (number, position) in failed:
             return False
-        # The space closing one part may open the next.
-        position = found + len(part) - 1
-    return True
+        part = parts[number]
+        found = text.find(part, position)
+        while found >= 0:
+            if number and _NEGATION.search(text, position, found + 1):
+                break
+            # The space closing one part may open the next.
+            if from_part(number + 1, found + len(part) - 1):
+                return True
+            found = text.find(part, found + 1)
+        failed.add((number, position))
+        return False
+
+    return from_part(0, 0)
 
 
 @dataclass(frozen=True)

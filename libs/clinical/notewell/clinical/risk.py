@@ -66,12 +66,15 @@ _ANY_CATEGORY = re.compile(
     rf"(?<!\w)(?:{'|'.join(_LEXICON.values())})(?!\w)", re.IGNORECASE
 )
 
-# A clinician asking about risk: the session assessed it, whatever the answer.
+# A clinician asking about risk: the session assessed it, whatever the answer. Feeling
+# safe counts when asked about as such, not about doing something ("safe trying that").
 _SCREENING = re.compile(
     r"(?<!\w)(?:thoughts? (?:of|about) (?:suicide|killing yourself|ending your life|"
     r"hurting|harming|death|dying|self[- ]?harm)|(?:hurt|harm|kill)(?:ing)? yourself|"
-    r"feel(?:ing)? safe|safe at home|(?:harm|hurt)(?:ing)? (?:someone|anyone|others|"
-    r"other people)|suicid\w*|self[- ]?harm\w*|end(?:ing)? your (?:own )?life|"
+    r"feel(?:ing)? safe(?=\s*(?:[?.!,]|$|at home|with\b|around\b|in your\b|right now|"
+    r"tonight|going home|to go home))|safe at home|"
+    r"(?:harm|hurt)(?:ing)? (?:someone|anyone|others|other people)|suicid\w*|"
+    r"self[- ]?harm\w*|end(?:ing)? your (?:own )?life|"
     r"wish(?:ed)? you were dead)(?!\w)",
     re.IGNORECASE,
 )
@@ -114,6 +117,19 @@ class RiskFindings:
     def discussed(self) -> bool:
         """Risk came up at all: mentioned by anyone or asked about."""
         return self.assessed or bool(self.mentions)
+
+
+# Negation outside the lexicon phrase: "I'm not suicidal", "I never cut myself".
+_NEGATED = re.compile(
+    r"(?<!\w)(?:not|no|never|nor|nothing|cannot)(?!\w)|\wn['’]t(?!\w)", re.IGNORECASE
+)
+
+
+def affirms(mention: RiskMention) -> bool:
+    """Whether ``mention``'s sentence states the risk rather than denies it: no
+    negation in it besides any the lexicon phrase itself holds ("don't want to live")."""
+    rest = _CATEGORY[mention.category].sub(" ", mention.excerpt)
+    return not _NEGATED.search(rest)
 
 
 def find_risk(utterances: Sequence[Utterance]) -> RiskFindings:
