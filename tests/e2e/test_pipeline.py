@@ -21,7 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from pymongo import MongoClient
 
-from notewell.notes.v1 import note_pb2
+from notewell.notes.v1 import note_pb2, notes_store_pb2
 from notewell.platform import events
 from notewell.platform.kafka import EventPublisher
 from notewell_tools.pipeline import NotesClient, Pipeline, session_ended
@@ -31,6 +31,9 @@ pytestmark = pytest.mark.e2e
 
 CLINICIAN = "clinician-e2e"
 SOAP_TITLES = ["Subjective", "Objective", "Assessment", "Plan"]
+# What the drafter writes for a clinician who prefers DAP: the code-written session
+# facts first and the safety section last, around the format's own headings.
+DAP_TITLES = ["Session", "Data", "Assessment", "Plan", "Safety"]
 
 TRANSCRIPT = {
     "turns": [
@@ -187,21 +190,60 @@ def test_session_becomes_a_draft_a_signed_note_and_a_pdf(
     pipeline = scripted_pipeline
     session_id, client_id = f"s-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:6]}"
     uri = pipeline.upload_transcript(session_id, TRANSCRIPT)
-    publish(pipeline, session_ended(session_id, CLINICIAN, client_id, uri, 40 * 60))
 
     client = NotesClient(pipeline, CLINICIAN)
     try:
+        # The clinician's preferences and profiles, which the drafter reads from the
+        # notes store over NotesContext and the PDF prints.
+        client.notes.UpdatePreferences(
+            notes_store_pb2.UpdatePreferencesRequest(
+                preferences=note_pb2.NotePreferences(
+                    format=note_pb2.NOTE_FORMAT_DAP,
+                    clinician_reference="this writer",
+                    client_reference="the client",
+                    detail_level=note_pb2.DETAIL_LEVEL_BRIEF,
+                    direct_quotes=note_pb2.DIRECT_QUOTES_NONE,
+                )
+            ),
+            metadata=client.metadata,
+            timeout=10,
+        )
+        client.notes.UpdateClinicianProfile(
+            notes_store_pb2.UpdateClinicianProfileRequest(
+                profile=note_pb2.ClinicianProfile(
+                    display_name="Dana Reyes", credentials="LCSW", practice_name="Harbour"
+                )
+            ),
+            metadata=client.metadata,
+            timeout=10,
+        )
+        client.notes.UpdateClientProfile(
+            notes_store_pb2.UpdateClientProfileRequest(
+                profile=note_pb2.ClientProfile(
+                    client_id=client_id,
+                    full_name="Zoë Łukasiewicz",
+                    client_identifier="MRN-7",
+                )
+            ),
+            metadata=client.metadata,
+            timeout=10,
+        )
+        publish(pipeline, session_ended(session_id, CLINICIAN, client_id, uri, 40 * 60))
+
         draft = client.wait_for_draft(client_id, session_id, timeout=120)
         assert draft.status == note_pb2.NOTE_STATUS_DRAFT
-        assert draft.format == "SOAP"
-        assert [s.title for s in draft.sections] == SOAP_TITLES
+        assert draft.format == "DAP"
+        assert [s.title for s in draft.sections] == DAP_TITLES
         assert all(s.text for s in draft.sections)
+        assert "Suggested CPT code: 90834" in draft.sections[0].text
         assert draft.session.duration_minutes == 40
         assert draft.session.suggested_cpt_code == "90834"
 
         signed = client.save_note(draft)
         assert signed.status == note_pb2.NOTE_STATUS_SIGNED
         assert signed.signature.signed_by == CLINICIAN
+        assert signed.signature.signer_name == "Dana Reyes"
+        assert signed.header.client_name == "Zoë Łukasiewicz"
 
         # note.saved makes the exporter store the signed version in S3 by itself.
         key = f"notes/{CLINICIAN}/{draft.note_id}/v{signed.version}.pdf"
@@ -215,9 +257,11 @@ def test_session_becomes_a_draft_a_signed_note_and_a_pdf(
                 time.sleep(0.5)
         assert body is not None, "the signed note's PDF never reached S3"
         text = pdf_text(body, tmp_path)
-        for title in SOAP_TITLES:
+        for title in DAP_TITLES:
             assert title in text
         assert "DRAFT" not in text
+        assert "Zoë Łukasiewicz" in text and "Dana Reyes, LCSW" in text
+        assert "MRN-7" in text
 
         # On request, a short-lived presigned URL for the same note.
         export = client.export(draft.note_id)
@@ -301,7 +345,7 @@ def test_real_model_drafts_a_soap_note_for_a_real_session(
         pipeline.stop()
 
     print(f"real model: {session.word_count} words drafted in {elapsed:.1f}s")
-    assert not draft.extractive_fallback, "the real model should have written this draft"
+    assert [s.title for s in draft.sections] == ["Session", *SOAP_TITLES, "Safety"]
     assert [s.title for s in draft.sections] == SOAP_TITLES
     assert all(len(s.text.split()) >= 3 for s in draft.sections)
     utterance_ids = {f"u{i}" for i in range(len(session.transcript["turns"]))}

@@ -247,7 +247,7 @@ class NotesClient:
     """The frontend's view: notes-store and exporter over gRPC with a clinician token."""
 
     def __init__(self, pipeline: Pipeline, clinician_id: str) -> None:
-        self._metadata = auth.bearer(pipeline.token(clinician_id))
+        self.metadata = auth.bearer(pipeline.token(clinician_id))
         self._notes = grpc.insecure_channel(f"127.0.0.1:{pipeline.ports['notes-store']}")
         self._exporter = grpc.insecure_channel(f"127.0.0.1:{pipeline.ports['exporter']}")
         self.notes = notes_store_pb2_grpc.NotesStoreStub(self._notes)
@@ -260,7 +260,7 @@ class NotesClient:
     def list_notes(self, client_id: str) -> list[note_pb2.Note]:
         reply = self.notes.ListNotes(
             notes_store_pb2.ListNotesRequest(client_id=client_id),
-            metadata=self._metadata,
+            metadata=self.metadata,
             timeout=10,
         )
         return list(reply.notes)
@@ -268,7 +268,7 @@ class NotesClient:
     def get_note(self, note_id: str) -> note_pb2.Note:
         return self.notes.GetNote(  # type: ignore[no-any-return]
             notes_store_pb2.GetNoteRequest(note_id=note_id),
-            metadata=self._metadata,
+            metadata=self.metadata,
             timeout=10,
         )
 
@@ -277,14 +277,14 @@ class NotesClient:
             notes_store_pb2.SaveNoteRequest(
                 note_id=note.note_id, base_version=note.version
             ),
-            metadata=self._metadata,
+            metadata=self.metadata,
             timeout=10,
         )
 
     def export(self, note_id: str) -> exporter_pb2.ExportNoteResponse:
         return self.exports.ExportNote(  # type: ignore[no-any-return]
             exporter_pb2.ExportNoteRequest(note_id=note_id),
-            metadata=self._metadata,
+            metadata=self.metadata,
             timeout=60,
         )
 
