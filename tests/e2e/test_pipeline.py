@@ -345,8 +345,8 @@ def test_real_model_drafts_a_soap_note_for_a_real_session(
         pipeline.stop()
 
     print(f"real model: {session.word_count} words drafted in {elapsed:.1f}s")
+    assert not draft.extractive_fallback, "the real model should have written this draft"
     assert [s.title for s in draft.sections] == ["Session", *SOAP_TITLES, "Safety"]
-    assert [s.title for s in draft.sections] == SOAP_TITLES
     assert all(len(s.text.split()) >= 3 for s in draft.sections)
     utterance_ids = {f"u{i}" for i in range(len(session.transcript["turns"]))}
     for section in draft.sections:
