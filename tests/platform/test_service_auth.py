@@ -138,25 +138,32 @@ async def test_service_of_names_an_allowed_service(stub: NotesContextStub) -> No
     assert answer.clinician.display_name == "prompts"
 
 
+def _refused_metadata(case: str) -> tuple[tuple[str, str], ...]:
+    """Metadata for one refused call. Tokens are minted when the test runs, never at
+    collection, so they cannot expire while a long suite gets to them."""
+    if case == "no token":
+        return ()
+    if case == "not bearer":
+        return (("authorization", "Basic abc"),)
+    if case == "clinician token":
+        return auth.bearer(auth.mint_token(settings(), "clin-1"))
+    return auth.bearer(auth.mint_service_token(settings(), "exporter"))
+
+
 @pytest.mark.parametrize(
-    ("metadata", "code"),
+    ("case", "code"),
     [
-        ((), grpc.StatusCode.UNAUTHENTICATED),
-        ((("authorization", "Basic abc"),), grpc.StatusCode.UNAUTHENTICATED),
-        (
-            auth.bearer(auth.mint_token(settings(), "clin-1")),
-            grpc.StatusCode.UNAUTHENTICATED,
-        ),
-        (
-            auth.bearer(auth.mint_service_token(settings(), "exporter")),
-            grpc.StatusCode.PERMISSION_DENIED,
-        ),
+        ("no token", grpc.StatusCode.UNAUTHENTICATED),
+        ("not bearer", grpc.StatusCode.UNAUTHENTICATED),
+        ("clinician token", grpc.StatusCode.UNAUTHENTICATED),
+        ("service not allowed", grpc.StatusCode.PERMISSION_DENIED),
     ],
-    ids=["no token", "not bearer", "clinician token", "service not allowed"],
 )
 async def test_service_of_refuses(
-    stub: NotesContextStub, metadata: tuple[tuple[str, str], ...], code: grpc.StatusCode
+    stub: NotesContextStub, case: str, code: grpc.StatusCode
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.GetClientContext(GetClientContextRequest(), metadata=metadata)
+        await stub.GetClientContext(
+            GetClientContextRequest(), metadata=_refused_metadata(case)
+        )
     assert err.value.code() == code
