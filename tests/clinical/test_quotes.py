@@ -147,3 +147,17 @@ def test_limit_keeps_the_first_quotations_and_unquotes_the_rest() -> None:
 def test_possessives_and_contractions_are_not_quotations() -> None:
     text = "The kids' school and her parents' house; she's fine, isn't she?"
     assert find_quotations(text) == []
+
+
+def test_a_sentence_opening_on_a_reporting_verb_quotes_the_client(
+    index: QuoteIndex,
+) -> None:
+    # "one step at a time" is the therapist's; "I can't sleep" the client's.
+    assert verify('Reported "one step at a time".', index) == ("Reported.", 1)
+    assert verify('Shared "one step at a time".', index) == ("Shared.", 1)
+    kept = 'Reported "I can\'t sleep" when the therapist asked.'
+    assert verify(kept, index) == (kept, 0)
+    named = 'Reported that the therapist said "one step at a time".'
+    assert verify(named, index) == (named, 0)
+    # Not a reporting verb: no speaker is implied.
+    assert verify('Practised "one step at a time".', index)[1] == 0

@@ -1,7 +1,8 @@
 """The checks every model-written text passes before a clinician sees it. Quotations must
 be the speaker's own words; a sentence goes when it states a risk screen nobody did,
-mental-status boilerplate nobody observed, or a number the session and its context do
-not hold. What remains is split into statements, each with the evidence it rests on.
+mental-status boilerplate nobody observed, a number the session and its context do
+not hold, or a change of score its measure's scores in time order do not show. What
+remains is split into statements, each with the evidence it rests on.
 
 All of it is plain code over the transcript and the context items, deterministic and
 quick enough to run on every draft."""
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 
+from notewell.clinical.instruments import instrument as catalogued
 from notewell.clinical.numbers import INSTRUMENT, Figure, FigureSet, figures
 from notewell.clinical.quotes import (
     Quotation,
@@ -39,13 +43,23 @@ from notewell.notes.v1.note_pb2 import Evidence, Statement
 MEASURE_PREFIX = "measure:"
 CLIENT = SpeakerRole.SPEAKER_ROLE_CLIENT
 
-# A number this close to an instrument name is read as that instrument's score.
-_SCORE_AFTER = 50
+# A number after an instrument name, in the same clause, is read as that instrument's
+# score however far it stands ("The PHQ-9, which ..., came to 4"); one before the name
+# only when close ("scored 12 on the PHQ-9"). A severity label is its band when this
+# close to the name.
 _SCORE_BEFORE = 30
+_LABEL_AFTER = 50
+# A direction word ("improved") tells of a name at most this far from it.
+_DIRECTION_REACH = 80
 # In a measure item (notewell.clinical.measures): "PHQ-9 on <day>: 14 of 27 ...; 6 lower
-# than at intake ...".
+# than at intake on <day> ...; 2 higher than on <day>".
 _LATEST_SCORE = re.compile(r":\s*(\d+)\b")
 _SCORE_CHANGE = re.compile(r"\b(\d+) (lower|higher) than\b")
+_DATED_SCORE = re.compile(r"\b(\d{4}-\d{2}-\d{2}):\s*(\d+)\b")
+_EARLIER_SCORE = re.compile(
+    r"\b(?:(\d+) (lower|higher) than|the same as)"
+    r"(?: at intake| at the previous administration)?(?: on (\d{4}-\d{2}-\d{2}))?"
+)
 # Severity bands as measure items name them; the longest first.
 _SEVERITY = re.compile(
     r"\b(?:moderately severe|minimal|mild|moderate|severe)\b", re.IGNORECASE
@@ -53,6 +67,73 @@ _SEVERITY = re.compile(
 # Between an instrument and a figure, these start another clause with its own subject.
 _CLAUSE_BREAK = re.compile(
     r"[;(]|\b(?:while|whereas|but|although|though)\b|\band\b(?!\s+(?:\d|from\b))",
+    re.IGNORECASE,
+)
+
+# A figure with a unit of its own counts or times something other than a score: "6
+# hours", "2 weeks", "50 mg", "3 times", "session 5", "in 2025".
+_UNIT_AFTER = re.compile(
+    r"[\s-]*(?:hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|nights?|weeks?|wks?|"
+    r"months?|years?|yrs?|times|sessions?|visits?|appointments?|administrations?|"
+    r"drinks?|beers?|glasses|cups?|cigarettes?|mg|milligrams?|mcg|ml|kg|kilos?|"
+    r"kilograms?|lbs?|pounds?|miles?|km|steps|am|pm|a\.m\.|p\.m\.|o'clock|"
+    r"children|kids|siblings|people|members|occasions|episodes)\b",
+    re.IGNORECASE,
+)
+_UNIT_BEFORE = re.compile(
+    r"\b(?:item|question|session|week|day|month|year|age|aged|step|module|page|"
+    r"grade|room|number|no\.)\s*#?$",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+# Words saying which way a score went. "Improved" and "worsened" read by whether a lower
+# score is better for the instrument; the others say the direction itself.
+_DIRECTION = re.compile(
+    r"\b(?:(?P<better>improv(?:e|es|ed|ing|ement|ements))"
+    r"|(?P<worse>worsen(?:s|ed|ing)?|worse|deteriorat(?:e|es|ed|ing|ion))"
+    r"|(?P<down>decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|reduc(?:ed|ing|tion)|"
+    r"drop(?:s|ped|ping)?(?!\s+(?:out|off|in)\b)|dipped|fell|fallen|lowered|"
+    r"(?:went|gone|go|goes|going|came|come|comes|coming)\s+down|"
+    r"down(?=\s+(?:from|to|by)\b))"
+    r"|(?P<up>increas(?:e|es|ed|ing)|(?-i:rose)|ris(?:e|es|en|ing)|"
+    r"climb(?:s|ed|ing)?|spiked|jumped|"
+    r"(?:went|gone|go|goes|going|came|come|comes|coming)\s+up|"
+    r"up(?=\s+(?:from|to|by)\b)))\b(?!\s+asleep)",
+    re.IGNORECASE,
+)
+# What may stand between an instrument's name and the direction word that tells of its
+# score ("The PHQ-9 total has steadily decreased", "PHQ-9 showed a reliable
+# improvement"), and between a direction word and the name it concerns ("a drop in the
+# PHQ-9"). With other words between, the direction word is about something else.
+_DIRECTION_AFTER_NAME = re.compile(
+    r"(?:[\s,]|'s\b|\b(?:scores?|totals?|results?|has|have|had|was|were|is|are|been|"
+    r"also|further|then|now|since|steadily|significantly|slightly|markedly|sharply|"
+    r"considerably|substantially|modestly|clearly|again|both|only|showed|shows|show|"
+    r"a|an|the|"
+    r"reliable|reliably|clinically|significant|meaningful|notable|marked|slight|"
+    r"modest|small|large|continued|continues|to|in|on|of|which)\b)*",
+    re.IGNORECASE,
+)
+_DIRECTION_BEFORE_NAME = re.compile(
+    r"\s+(?:in|on|of|across)\s+(?:(?:the|her|his|their|client's|total|score)\s+)*",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(
+    r"(?:\b(?:not|no|never|neither|nor|without)\b|n't)[^,;]{0,25}$", re.IGNORECASE
+)
+# "from 18 to 12", "from 20 at intake to 14", "18 → 12": a change in time order.
+_FROM = re.compile(
+    r"\bfrom\s+(?:(?:a|an|the)\s+)?(?:(?:total\s+)?score\s+of\s+)?$", re.IGNORECASE
+)
+_TO = re.compile(
+    r"(?:\s+points?)?(?:\s+[^\W\d]+){0,4}?\s+to\s+(?:(?:a|an|the)\s+)?"
+    r"(?:(?:total\s+)?score\s+of\s+)?",
+    re.IGNORECASE,
+)
+_ARROW = re.compile(r"\s*(?:→|->|⟶)\s*")
+# Right after a direction word: "fell to 12", "improved from 18".
+_TO_OR_FROM = re.compile(
+    r"\s+(?P<way>to|from)\s+(?:(?:a|an|the)\s+)?(?:(?:total\s+)?score\s+of\s+)?",
     re.IGNORECASE,
 )
 
@@ -266,6 +347,16 @@ class GroundingSource:
         }
 
     @cached_property
+    def instrument_series(self) -> dict[str, list[int]]:
+        """The scores of each measure context item in time order, oldest first, by
+        instrument code."""
+        return {
+            _code(key[len(MEASURE_PREFIX) :]): _measure_series(text)
+            for key, text in self.context_items.items()
+            if key.startswith(MEASURE_PREFIX)
+        }
+
+    @cached_property
     def instrument_labels(self) -> dict[str, frozenset[str]]:
         """The severity labels each measure context item gives, by instrument code."""
         return {
@@ -301,6 +392,24 @@ def _measure_figures(text: str) -> FigureSet:
     return held
 
 
+def _measure_series(text: str) -> list[int]:
+    """The scores of a measure item in time order: each dated score ("on 2026-11-30:
+    14"), and the earlier ones its differences from the first dated score imply ("6
+    lower than at intake on 2026-09-01" is 20 then). Without a dated score, none."""
+    dated = list(_DATED_SCORE.finditer(text))
+    if not dated:
+        return []
+    latest_day, latest = dated[0].group(1), int(dated[0].group(2))
+    # (day, 1 for a dated score or 0 for an earlier one implied, score): an earlier
+    # score with no day of its own comes just before the score it differs from.
+    points = {(m.group(1), 1, int(m.group(2))) for m in dated}
+    for m in _EARLIER_SCORE.finditer(text):
+        change = int(m.group(1)) if m.group(1) else 0
+        earlier = latest + change if m.group(2) == "lower" else latest - change
+        points.add((m.group(3) or latest_day, 0, earlier))
+    return [score for _, _, score in sorted(points)]
+
+
 def check_text(
     text: str,
     source: GroundingSource,
@@ -315,8 +424,10 @@ def check_text(
     """``text`` with what its sources do not support removed, as statements with
     evidence. Quotations are checked against the whole transcript and the context
     items, and so are figures: a number must occur somewhere in the session or its
-    context (the cited ids choose evidence, not what may be said), while a score next to
-    an instrument name must be one its "measure:" item holds. ``risk_found`` defaults
+    context (the cited ids choose evidence, not what may be said), while a score in the
+    clause of an instrument name must be one its "measure:" item holds, and a change
+    said of it ("from 18 to 12", "improved") must be one those scores show in time
+    order. ``risk_found`` defaults
     to what ``find_risk`` finds in the source."""
     text, removed_quotes = verify_quotes(
         text, source.quotes, client_words, clinician_words
@@ -434,21 +545,171 @@ def _unsupported_risk_claim(sentence: str, risk: RiskFindings) -> bool:
 
 
 def _numbers_supported(sentence: str, source: GroundingSource) -> bool:
-    found = figures(sentence)
-    if not found:
-        return True
-    instruments = [
-        (m.start(), m.end(), _code(m.group(0))) for m in INSTRUMENT.finditer(sentence)
-    ]
-    for figure in found:
-        instrument = _nearest_instrument(sentence, figure, instruments)
+    """Every figure of ``sentence`` must be held: a score by its instrument's measure
+    item, any other figure by the session or its context; and what the sentence says of
+    a score's change must agree with the item's scores in time order."""
+    names = _Names(sentence)
+    scores: dict[int, tuple[Figure, str]] = {}
+    for figure in figures(sentence):
+        instrument = None
+        if not _counts_something_else(sentence, figure):
+            instrument = names.nearest(figure.start)
         if instrument is not None:
             held = source.instrument_figures.get(instrument)
             if held is None or not held.holds(figure):
                 return False
+            scores[figure.start] = (figure, instrument)
         elif not source.known_figures.holds(figure):
             return False
+    return _trends_supported(sentence, source, names, scores)
+
+
+def _counts_something_else(sentence: str, figure: Figure) -> bool:
+    """Whether ``figure`` is a date, a clock time, a year or a figure with a unit of its
+    own, so no instrument's score."""
+    if figure.exact or (figure.value and _YEAR.fullmatch(figure.value)):
+        return True
+    if figure.end >= 0 and _UNIT_AFTER.match(sentence, figure.end):
+        return True
+    return bool(_UNIT_BEFORE.search(sentence, max(figure.start - 12, 0), figure.start))
+
+
+def _trends_supported(
+    sentence: str,
+    source: GroundingSource,
+    names: _Names,
+    scores: dict[int, tuple[Figure, str]],
+) -> bool:
+    """A change stated of an instrument's score must be one its measure item shows, in
+    time order: "from 12 to 18" needs a 12 before an 18, and a direction word
+    ("improved", "fell", "rose", "went up") needs the change it tells of to go that
+    way: the change written beside it, else one to or from the score written after it,
+    else the change since the first score or since the one before the latest."""
+    changes: dict[str, list[tuple[int, int]]] = {}
+    for (first, code), (second, code2) in pairwise(scores.values()):
+        if code != code2 or not _is_change(sentence, first, second):
+            continue
+        before, after = _score(first), _score(second)
+        series = source.instrument_series.get(code, [])
+        if before is None or after is None:
+            continue
+        if not _in_order(series, before, after):
+            return False
+        changes.setdefault(code, []).append((before, after))
+
+    for m in _DIRECTION.finditer(sentence):
+        if _NEGATED.search(sentence, max(m.start() - 40, 0), m.start()):
+            continue
+        code = _direction_instrument(sentence, m, names)
+        # A name neither catalogued nor given a measure item may be no instrument.
+        if code is None or (
+            code not in source.instrument_series and catalogued(code) is None
+        ):
+            continue
+        way = _direction(m, code)
+        if way == 0:
+            continue
+        if code in changes:
+            if any(_sign(after - before) != way for before, after in changes[code]):
+                return False
+            continue
+        series = source.instrument_series.get(code, [])
+        if not any(
+            _sign(series[j] - series[i]) == way
+            for i, j in _pairs_meant(sentence, m.end(), series, scores, code)
+        ):
+            return False
     return True
+
+
+def _is_change(sentence: str, first: Figure, second: Figure) -> bool:
+    """Whether two figures read "from <first> to <second>" or "<first> → <second>"."""
+    between = sentence[first.end : second.start]
+    if _ARROW.fullmatch(between):
+        return True
+    return bool(
+        _FROM.search(sentence, max(first.start - 40, 0), first.start)
+        and _TO.fullmatch(between)
+    )
+
+
+def _in_order(series: list[int], before: int, after: int) -> bool:
+    return any(
+        series[i] == before and after in series[i + 1 :] for i in range(len(series))
+    )
+
+
+def _pairs_meant(
+    sentence: str,
+    position: int,
+    series: list[int],
+    scores: dict[int, tuple[Figure, str]],
+    code: str,
+) -> list[tuple[int, int]]:
+    """The changes (as index pairs into ``series``) a direction word ending at
+    ``position`` may be about: to or from the score written right after it, else the
+    change since the first score and since the one before the latest."""
+    last = len(series) - 1
+    after = _TO_OR_FROM.match(sentence, position)
+    figure, scored = scores.get(after.end(), (None, "")) if after else (None, "")
+    if after and figure is not None and scored == code:
+        value = _score(figure)
+        if after.group("way") == "to":
+            return [
+                pair
+                for j in range(1, last + 1)
+                if series[j] == value
+                for pair in ((0, j), (j - 1, j))
+            ]
+        return [(i, last) for i in range(last) if series[i] == value]
+    return [(0, last), (last - 1, last)] if last > 0 else []
+
+
+def _direction_instrument(
+    sentence: str, word: re.Match[str], names: _Names
+) -> str | None:
+    """The instrument a direction word tells of: the nearest name before it with only
+    such words as "score has" between, else the next name after it with only such
+    words as "in the" between ("a drop in the PHQ-9")."""
+    i = names.before(word.start())
+    if i is not None:
+        end = names.ends[i]
+        if word.start() - end <= _DIRECTION_REACH and _DIRECTION_AFTER_NAME.fullmatch(
+            sentence, end, word.start()
+        ):
+            return names.codes[i]
+    j = names.after(word.end())
+    if j is not None:
+        start = names.starts[j]
+        if start - word.end() <= _DIRECTION_REACH and _DIRECTION_BEFORE_NAME.fullmatch(
+            sentence, word.end(), start
+        ):
+            return names.codes[j]
+    return None
+
+
+def _direction(word: re.Match[str], code: str) -> int:
+    """+1 for a word telling of a higher score, -1 for a lower one, 0 when it cannot be
+    told: "improved" of an instrument whose better end is not known."""
+    if word.group("up"):
+        return 1
+    if word.group("down"):
+        return -1
+    known = catalogued(code)
+    if known is None:
+        return 0
+    better = -1 if known.lower_is_better else 1
+    return better if word.group("better") else -better
+
+
+def _score(figure: Figure) -> int | None:
+    """A figure as a score: "14" and "14 of 27" are 14."""
+    text = figure.value or (figure.pair[0] if figure.pair else "")
+    return int(text) if text.isdigit() else None
+
+
+def _sign(number: int) -> int:
+    return (number > 0) - (number < 0)
 
 
 def _labels_supported(sentence: str, source: GroundingSource) -> bool:
@@ -458,12 +719,9 @@ def _labels_supported(sentence: str, source: GroundingSource) -> bool:
     labels = list(_SEVERITY.finditer(sentence))
     if not labels:
         return True
-    sentence = sentence.replace("(", " ")
-    instruments = [
-        (m.start(), m.end(), _code(m.group(0))) for m in INSTRUMENT.finditer(sentence)
-    ]
+    names = _Names(sentence.replace("(", " "))
     for label in labels:
-        instrument = _nearest_instrument(sentence, Figure(label.start()), instruments)
+        instrument = names.nearest(label.start(), after_limit=_LABEL_AFTER)
         if instrument is None:
             continue
         given = source.instrument_labels.get(instrument, frozenset())
@@ -480,25 +738,51 @@ def _mask(text: str, quotations: list[Quotation]) -> str:
     return "".join(chars)
 
 
-def _nearest_instrument(
-    sentence: str, figure: Figure, instruments: list[tuple[int, int, str]]
-) -> str | None:
-    """The instrument whose score ``figure`` reads as: the nearest one standing close
-    enough, in the same clause."""
-    best: tuple[int, str] | None = None
-    for start, end, code in instruments:
-        if figure.start >= end and figure.start - end <= _SCORE_AFTER:
-            # The figure's first character shows whether an "and" joins figures.
-            between = sentence[end : figure.start + 1]
-        elif figure.start < start and start - figure.start <= _SCORE_BEFORE:
-            between = sentence[figure.start : start]
-        else:
-            continue
-        if _CLAUSE_BREAK.search(between):
-            continue
-        if best is None or len(between) < best[0]:
-            best = (len(between), code)
-    return best[1] if best else None
+class _Names:
+    """The instrument names of a sentence and where its clauses break, for finding the
+    name a figure or word belongs to in time logarithmic in their number."""
+
+    def __init__(self, sentence: str) -> None:
+        found = [
+            (m.start(), m.end(), _code(m.group(0))) for m in INSTRUMENT.finditer(sentence)
+        ]
+        self.starts = [start for start, _, _ in found]
+        self.ends = [end for _, end, _ in found]
+        self.codes = [code for _, _, code in found]
+        self.breaks = [m.start() for m in _CLAUSE_BREAK.finditer(sentence)]
+
+    def before(self, position: int) -> int | None:
+        """The index of the last name ending at or before ``position``."""
+        i = bisect_right(self.ends, position) - 1
+        return i if i >= 0 else None
+
+    def after(self, position: int) -> int | None:
+        """The index of the first name starting at or after ``position``."""
+        i = bisect_left(self.starts, position)
+        return i if i < len(self.starts) else None
+
+    def one_clause(self, start: int, end: int) -> bool:
+        """Whether no clause break starts in ``start`` up to ``end``."""
+        return bisect_left(self.breaks, start) == bisect_left(self.breaks, end)
+
+    def nearest(self, position: int, after_limit: int | None = None) -> str | None:
+        """The instrument whose score a figure starting at ``position`` reads as: the
+        nearest name in the same clause, either one before the figure (within
+        ``after_limit`` characters of it when given) or one at most ``_SCORE_BEFORE``
+        characters after it; on a tie, the one after."""
+        candidates: list[tuple[int, str]] = []
+        i = self.before(position)
+        if i is not None:
+            end = self.ends[i]
+            near = after_limit is None or position - end <= after_limit
+            if near and self.one_clause(end, position):
+                candidates.append((position - end + 1, self.codes[i]))
+        j = self.after(position)
+        if j is not None:
+            start = self.starts[j]
+            if start - position <= _SCORE_BEFORE and self.one_clause(position, start):
+                candidates.append((start - position, self.codes[j]))
+        return min(candidates)[1] if candidates else None
 
 
 def _evidence(

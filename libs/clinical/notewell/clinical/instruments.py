@@ -1,7 +1,7 @@
 """Measurement-based-care instruments: score ranges, severity bands and the change
 that counts as reliable, from each instrument's published cut-offs.
 
-For every instrument here a lower score means fewer symptoms.
+For every instrument here a lower score means fewer symptoms (``lower_is_better``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class Instrument:
     # Said beside the score where the bands cannot be applied, e.g. AUDIT-C.
     note: str = ""
     sources: tuple[str, ...] = field(default=(), compare=False)
+    # Whether a fall in the total is an improvement; true for every instrument here.
+    lower_is_better: bool = True
 
     def severity(self, score: int) -> str:
         """The band label for a total, or "" when the instrument has no bands or the

@@ -45,13 +45,15 @@ def _word_value(words: str) -> str:
 
 @dataclass(frozen=True)
 class Figure:
-    """One number as written: ``value`` for a single figure, ``pair`` for a score or a
-    range ("14/27", "14 out of 27", "3-4"), ``exact`` for a date or clock time."""
+    """One number as written, from ``start`` to ``end``: ``value`` for a single figure,
+    ``pair`` for a score or a range ("14/27", "14 out of 27", "3-4"), ``exact`` for a
+    date or clock time."""
 
     start: int
     value: str = ""
     pair: tuple[str, str] | None = None
     exact: str = ""
+    end: int = -1
 
 
 def mask_instruments(text: str) -> str:
@@ -63,24 +65,26 @@ def figures(text: str) -> list[Figure]:
     """The numbers in ``text`` (instrument names are not numbers), in order."""
     found: list[Figure] = []
     for m in _NUMBER.finditer(mask_instruments(text)):
+        start, end = m.span()
         if m.group("word"):
-            found.append(Figure(m.start(), value=_word_value(m.group("word"))))
+            found.append(Figure(start, value=_word_value(m.group("word")), end=end))
         elif m.group("a"):
-            found.append(Figure(m.start(), pair=(_plain(m["a"]), _plain(m["b"]))))
+            pair = (_plain(m["a"]), _plain(m["b"]))
+            found.append(Figure(start, pair=pair, end=end))
         else:
-            found.append(_figure(m.start(), m.group("token")))
+            found.append(_figure(start, end, m.group("token")))
     return found
 
 
-def _figure(start: int, token: str) -> Figure:
+def _figure(start: int, end: int, token: str) -> Figure:
     if ":" in token:
-        return Figure(start, exact=token)
+        return Figure(start, exact=token, end=end)
     parts = re.split(r"[/-]", token)
     if len(parts) == 2:
-        return Figure(start, pair=(_plain(parts[0]), _plain(parts[1])))
+        return Figure(start, pair=(_plain(parts[0]), _plain(parts[1])), end=end)
     if len(parts) > 2:
-        return Figure(start, exact=token)
-    return Figure(start, value=_plain(token.replace(",", "")))
+        return Figure(start, exact=token, end=end)
+    return Figure(start, value=_plain(token.replace(",", "")), end=end)
 
 
 def _plain(digits: str) -> str:

@@ -29,6 +29,22 @@ _SENTENCE_END = re.compile(r"[.!?\n]")
 _NEGATION = re.compile(r" (?:not|no|never|nothing|nobody|none|nor|cannot|t) ")
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
 _BARE_LIST_MARK = re.compile(r"[-*•–]|\d+[.)]")
+# A progress-note sentence that opens on a reporting verb, with no subject of its own
+# ("Reported feeling ...", "Also stated ..."), has the client as its subject. A list
+# mark, a short heading ("Subjective:") and a leading adverb may come first.
+_REPORTING_VERB = (
+    r"(?:report|explain|mention|recount|recall|complain)(?:ed|s)|"
+    r"(?:stat|describ|shar|endors|disclos|acknowledg|verbaliz|verbalis|voic|indicat)"
+    r"(?:ed|es)|express(?:ed|es)|admit(?:ted|s)|add(?:ed|s)|den(?:ied|ies)|"
+    r"said|says|told|tells"
+)
+_IMPLIED_CLIENT = re.compile(
+    r"\s*(?:(?:[-*•–]|\d+[.)])\s+)?(?:[A-Z][\w/ ]{0,30}:\s+)?"
+    r"(?:(?:also|further|then|later|again|initially|repeatedly|frequently|often|"
+    r"additionally|subsequently|spontaneously)\s+)?"
+    rf"(?:{_REPORTING_VERB})\b",
+    re.IGNORECASE,
+)
 
 
 class Utterance(Protocol):
@@ -144,9 +160,11 @@ def verify_quotes(
     the other party than the one the sentence names; and how many were removed.
 
     The party a quotation is attributed to is the nearest of ``client_words`` or
-    ``clinician_words`` before it in its sentence, else the nearest after it; with
-    neither, any speaker will do. Double quote marks left unpaired are dropped too, so
-    no unverified words read as a quotation."""
+    ``clinician_words`` before it in its sentence; else the client when the sentence
+    opens on a reporting verb with no subject ("Reported feeling ..."), as a progress
+    note's subjectless sentences are about the client; else the nearest party named
+    after it; with none of these, any speaker will do. Double quote marks left
+    unpaired are dropped too, so no unverified words read as a quotation."""
     quotations = find_quotations(text)
     masked = _mask(text, quotations)
     client = _words_pattern(client_words)
@@ -217,6 +235,8 @@ def _attributed_role(
     before = [m for m in mentions if m[0] < q.start]
     if before:
         return max(before)[1]
+    if _IMPLIED_CLIENT.match(masked, start, q.start):
+        return SpeakerRole.SPEAKER_ROLE_CLIENT
     following = [m for m in mentions if m[0] >= q.end]
     return min(following)[1] if following else None
 
