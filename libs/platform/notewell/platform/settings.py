@@ -121,3 +121,25 @@ class PlatformSettings(BaseSettings):
     def topic(self, name: str) -> str:
         """The full name of a pipeline topic, e.g. ``topic(SESSION_ENDED)``."""
         return self.kafka_topic_prefix + name
+
+
+class LLMSettings(BaseSettings):
+    """The OpenAI-compatible language model a service asks (notewell.platform.llm).
+
+    Mixed into the settings of the services that use one; each may give the two time
+    limits defaults of its own.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    openai_base_url: str = Field("http://127.0.0.1:8080/v1", alias="OPENAI_BASE_URL")
+    openai_api_key: str = Field("local", alias="OPENAI_API_KEY")
+    llm_model: str = Field("qwen2.5-coder-1.5b-instruct", alias="LLM_MODEL")
+    # Wait for the first piece of an answer (the prompt is read in that time), then the
+    # longest pause allowed between pieces.
+    llm_timeout_seconds: float = Field(60.0, gt=0, alias="LLM_TIMEOUT_SECONDS")
+    llm_stall_seconds: float = Field(20.0, gt=0, alias="LLM_STALL_SECONDS")
+    llm_temperature: float = Field(0.2, ge=0, alias="LLM_TEMPERATURE")
+    # Sent as an extra body field (llama.cpp's sampler, which is very slow under a JSON
+    # grammar without it). 0 leaves it out, for endpoints that reject unknown fields.
+    llm_top_k: int = Field(40, ge=0, alias="LLM_TOP_K")

@@ -5,10 +5,6 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import grpc
-from faststream.kafka import KafkaBroker
-from pymongo import AsyncMongoClient
-
 from notewell.exporter.export_service import SERVICE_NAME, ExporterService
 from notewell.exporter.exports import COLLECTION, Exports
 from notewell.exporter.note_saved import NoteSavedHandler
@@ -18,17 +14,17 @@ from notewell.exporter.settings import Settings
 from notewell.exporter.v1 import exporter_pb2_grpc
 from notewell.platform import events
 from notewell.platform.auth import TokenVerifier
-from notewell.platform.clients import mongo_client, s3_client
+from notewell.platform.clients import s3_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
 from notewell.platform.kafka import (
     DeadLetters,
-    EventPublisher,
     ensure_topics,
     make_broker,
 )
 from notewell.platform.logs import get_logger
+from notewell.platform.service import ShutdownStack, connect
 
 log = get_logger(__name__)
 
@@ -39,11 +35,7 @@ class ExporterApp:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
-        self._publisher: EventPublisher | None = None
-        self._broker: KafkaBroker | None = None
-        self._notes_store: NotesStoreClient | None = None
-        self._grpc: grpc.aio.Server | None = None
+        self._parts = ShutdownStack()
         self._grpc_port = 0
 
     @property
@@ -57,9 +49,10 @@ class ExporterApp:
         if settings.kafka_create_topics:
             await ensure_topics(settings, [consumed, events.dead_letter_topic(consumed)])
 
-        self._mongo = mongo_client(settings)
+        parts = self._parts
+        mongo, publisher = await connect(settings, parts)
         exports = Exports(
-            self._mongo[settings.mongodb_database][COLLECTION],
+            mongo[settings.mongodb_database][COLLECTION],
             s3_client(settings),
             settings.export_bucket,
             NoteRenderer(ZoneInfo(settings.export_timezone)),
@@ -68,51 +61,39 @@ class ExporterApp:
         )
         await exports.ensure_bucket()
 
-        self._publisher = EventPublisher(settings)
-        await self._publisher.start()
+        # Created before the consumer, so it is closed after the consumer stops.
+        notes_store = NotesStoreClient(
+            settings.notes_store_address, settings.notes_store_timeout_seconds
+        )
+        parts.push("notes_store", notes_store.close)
         handler = NoteSavedHandler(Sealer(master_key_from_settings(settings)), exports)
-        self._broker = make_broker(settings)
+        broker = make_broker(settings)
         subscribe(
-            self._broker,
+            broker,
             consumed,
             settings.group_id,
             handler.handle,
-            DeadLetters(self._publisher, settings.service_name),
+            DeadLetters(publisher, settings.service_name),
         )
-        await self._broker.start()
+        parts.push("broker", broker.stop)
+        await broker.start()
 
-        self._notes_store = NotesStoreClient(
-            settings.notes_store_address, settings.notes_store_timeout_seconds
-        )
         service = ExporterService(
             TokenVerifier(settings),
-            self._notes_store,
+            notes_store,
             exports,
             settings.export_url_ttl_seconds,
         )
-        self._grpc, self._grpc_port = await start_grpc_server(
+        server, self._grpc_port = await start_grpc_server(
             settings.grpc_port,
             [(exporter_pb2_grpc.add_ExporterServicer_to_server, service, SERVICE_NAME)],
         )
+        parts.push("grpc", lambda: server.stop(grace=2))
         log.info("exporter_started", extra={"grpc_port": self._grpc_port})
 
     async def stop(self) -> None:
         """Stops serving and consuming, then closes the clients; safe to call twice."""
-        if self._grpc is not None:
-            await self._grpc.stop(grace=2)
-            self._grpc = None
-        if self._broker is not None:
-            await self._broker.stop()
-            self._broker = None
-        if self._notes_store is not None:
-            await self._notes_store.close()
-            self._notes_store = None
-        if self._publisher is not None:
-            await self._publisher.stop()
-            self._publisher = None
-        if self._mongo is not None:
-            await self._mongo.close()
-            self._mongo = None
+        await self._parts.aclose()
         log.info("exporter_stopped")
 
 

@@ -1,29 +1,10 @@
-from __future__ import annotations
+"""``python -m notewell.notes_store``: runs the notes store until SIGTERM or SIGINT."""
 
-import asyncio
-import signal
+from __future__ import annotations
 
 from notewell.notes_store.app import NotesStoreApp
 from notewell.notes_store.settings import Settings
-from notewell.platform.logs import configure_logging
-from notewell.platform.telemetry import configure_tracing
-
-
-async def main() -> None:
-    settings = Settings()
-    configure_logging(settings.service_name, settings.log_level)
-    configure_tracing(settings.service_name)
-    app = NotesStoreApp(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    await app.start()
-    try:
-        await stopping.wait()
-    finally:
-        await app.stop()
-
+from notewell.platform.service import run_service
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(Settings, NotesStoreApp)

@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
-
-import grpc
-from faststream.kafka import KafkaBroker
-from pymongo import AsyncMongoClient
 
 from notewell.notes.v1.notes_store_pb2_grpc import (
     add_NotesContextServicer_to_server,
@@ -30,19 +25,18 @@ from notewell.notes_store.settings import Settings
 from notewell.notes_store.templates import TemplateStore
 from notewell.platform import events
 from notewell.platform.auth import ServiceTokenVerifier, TokenVerifier
-from notewell.platform.clients import mongo_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import Registration, start_grpc_server
 from notewell.platform.kafka import (
     DeadLetters,
-    EventPublisher,
     ensure_topics,
     make_broker,
 )
 from notewell.platform.keyring import Keyring
 from notewell.platform.logs import get_logger
-from notewell.platform.outbox import OutboxRelay
+from notewell.platform.outbox import OutboxRelay, PollingRelay
+from notewell.platform.service import ShutdownStack, connect
 
 log = get_logger(__name__)
 
@@ -61,15 +55,8 @@ CONTEXT_SERVICE_NAME = "notewell.notes.v1.NotesContext"
 class NotesStoreApp:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
-        self._publisher: EventPublisher | None = None
-        self._relay: OutboxRelay | None = None
-        self._relay_task: asyncio.Task[None] | None = None
-        self._audit_relay: AuditRelay | None = None
-        self._audit_relay_task: asyncio.Task[None] | None = None
+        self._parts = ShutdownStack()
         self._stopping = asyncio.Event()
-        self._broker: KafkaBroker | None = None
-        self._server: grpc.aio.Server | None = None
         self._port = 0
 
     @property
@@ -93,8 +80,10 @@ class NotesStoreApp:
                 ],
             )
 
-        self._mongo = mongo_client(settings)
-        database = self._mongo[settings.mongodb_database]
+        parts = self._parts
+        self._stopping.clear()
+        mongo, publisher = await connect(settings, parts)
+        database = mongo[settings.mongodb_database]
         collection = database[COLLECTION]
         master_key = master_key_from_settings(settings)
         sealer = Sealer(master_key)
@@ -106,8 +95,8 @@ class NotesStoreApp:
         await records.ensure_indexes()
         trail = AuditTrail(database[AUDIT_COLLECTION])
         await trail.ensure_indexes()
-        self._audit_relay = AuditRelay(collection, trail)
-        await self._audit_relay.ensure_indexes()
+        audit_relay = AuditRelay(collection, trail)
+        await audit_relay.ensure_indexes()
         withdrawals = Withdrawals(database[WITHDRAWN_SESSIONS_COLLECTION], records)
         templates = TemplateStore(database[TEMPLATES_COLLECTION], keyring)
         await templates.ensure_indexes()
@@ -119,36 +108,45 @@ class NotesStoreApp:
         )
         await profiles.ensure_indexes()
 
-        self._publisher = EventPublisher(settings)
-        await self._publisher.start()
-        self._relay = OutboxRelay(collection, self._publisher)
-        await self._relay.ensure_indexes()
-        self._relay_task = asyncio.create_task(
-            self._relay_after(settings.outbox_relay_start_delay_seconds),
+        relay = OutboxRelay(collection, publisher)
+        await relay.ensure_indexes()
+        relay_task = asyncio.create_task(
+            self._run_after(
+                relay, settings.outbox_relay_start_delay_seconds, "outbox_relay_delayed"
+            ),
             name="outbox-relay",
         )
-        self._audit_relay_task = asyncio.create_task(
-            self._audit_relay_after(settings.audit_relay_start_delay_seconds),
+        audit_relay_task = asyncio.create_task(
+            self._run_after(
+                audit_relay,
+                settings.audit_relay_start_delay_seconds,
+                "audit_relay_delayed",
+            ),
             name="audit-relay",
         )
+        # Pushed last, run first: setting _stopping ends the relays' start delays.
+        parts.push_task("audit_relay", audit_relay_task, audit_relay.stop)
+        parts.push_task("outbox_relay", relay_task, relay.stop)
+        parts.push("relay_delays", self._stopping.set)
 
-        self._broker = make_broker(settings)
-        dead_letters = DeadLetters(self._publisher, settings.service_name)
+        broker = make_broker(settings)
+        dead_letters = DeadLetters(publisher, settings.service_name)
         subscribe(
-            self._broker,
+            broker,
             drafts_topic,
             settings.group_id,
             DraftIntake(records, trail, sealer, withdrawals),
             dead_letters,
         )
         subscribe(
-            self._broker,
+            broker,
             consent_topic,
             settings.group_id + "-consent",
             ConsentWithdrawal(withdrawals),
             dead_letters,
         )
-        await self._broker.start()
+        parts.push("broker", broker.stop)
+        await broker.start()
 
         servicer = NotesStoreService(
             records,
@@ -180,52 +178,25 @@ class NotesStoreApp:
             )
         else:
             log.warning("notes_context_disabled", extra={"reason": "no_service_secret"})
-        self._server, self._port = await start_grpc_server(
-            settings.grpc_port, registrations
-        )
+        server, self._port = await start_grpc_server(settings.grpc_port, registrations)
+        parts.push("grpc", lambda: server.stop(grace=5))
         log.info("notes_store_started", extra={"grpc_port": self._port})
 
-    async def _relay_after(self, delay_seconds: float) -> None:
-        assert self._relay is not None
+    async def _run_after(
+        self, relay: PollingRelay, delay_seconds: float, delayed_event: str
+    ) -> None:
+        """Runs ``relay`` after ``delay_seconds``, or not at all when the app stops
+        first."""
         if delay_seconds > 0:
-            log.info("outbox_relay_delayed", extra={"seconds": delay_seconds})
+            log.info(delayed_event, extra={"seconds": delay_seconds})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay_seconds)
             if self._stopping.is_set():
                 return
-        await self._relay.run()
-
-    async def _audit_relay_after(self, delay_seconds: float) -> None:
-        assert self._audit_relay is not None
-        if delay_seconds > 0:
-            log.info("audit_relay_delayed", extra={"seconds": delay_seconds})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay_seconds)
-            if self._stopping.is_set():
-                return
-        await self._audit_relay.run()
+        await relay.run()
 
     async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop(grace=5)
-            self._server = None
-        if self._broker is not None:
-            await self._broker.stop()
-            self._broker = None
-        if self._relay is not None and self._relay_task is not None:
-            self._stopping.set()
-            self._relay.stop()
-            await self._relay_task
-            self._relay, self._relay_task = None, None
-        if self._audit_relay is not None and self._audit_relay_task is not None:
-            self._stopping.set()
-            self._audit_relay.stop()
-            await self._audit_relay_task
-            self._audit_relay, self._audit_relay_task = None, None
-        if self._publisher is not None:
-            await self._publisher.stop()
-            self._publisher = None
-        if self._mongo is not None:
-            await self._mongo.close()
-            self._mongo = None
+        """Stops serving and consuming, then the outbox and audit relays, then the
+        connections. Safe to call twice."""
+        await self._parts.aclose()
         log.info("notes_store_stopped")

@@ -1,27 +1,10 @@
+"""``python -m notewell.prompts``: runs the prompts service until SIGTERM or SIGINT."""
+
 from __future__ import annotations
 
-import asyncio
-import signal
-
-from notewell.platform.logs import configure_logging
-from notewell.platform.telemetry import configure_tracing
+from notewell.platform.service import run_service
 from notewell.prompts.app import PromptsApp
 from notewell.prompts.settings import Settings
 
-
-async def main() -> None:
-    settings = Settings()
-    configure_logging(settings.service_name, settings.log_level)
-    configure_tracing(settings.service_name)
-    app = PromptsApp(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    await app.start()
-    await stopping.wait()
-    await app.stop()
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(Settings, PromptsApp)

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
-from typing import Any
-
-import grpc
-from faststream.kafka import KafkaBroker
-from pymongo import AsyncMongoClient
 
 from notewell.platform import events
 from notewell.platform.auth import TokenVerifier
-from notewell.platform.clients import mongo_client, s3_client
+from notewell.platform.clients import s3_client
 from notewell.platform.consumer import subscribe
 from notewell.platform.crypto import Sealer, master_key_from_settings
 from notewell.platform.grpc_server import start_grpc_server
 from notewell.platform.kafka import (
     DeadLetters,
-    EventPublisher,
     ensure_topics,
     make_broker,
 )
 from notewell.platform.logs import get_logger
 from notewell.platform.outbox import OutboxRelay
+from notewell.platform.service import ShutdownStack, connect
 from notewell.transcriber.progress import Progress
 from notewell.transcriber.recordings import Recordings
 from notewell.transcriber.sessions import COLLECTION, Sessions
@@ -48,14 +42,8 @@ class TranscriberApp:
     def __init__(self, settings: Settings, stt: SpeechToText | None = None) -> None:
         self._settings = settings
         self._stt = stt
-        self._sweep_task: asyncio.Task[None] | None = None
+        self._parts = ShutdownStack()
         self._transcriber: Transcriber | None = None
-        self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
-        self._publisher: EventPublisher | None = None
-        self._broker: KafkaBroker | None = None
-        self._relay: OutboxRelay | None = None
-        self._relay_task: asyncio.Task[None] | None = None
-        self._grpc: grpc.aio.Server | None = None
         self._grpc_port = 0
 
     @property
@@ -80,18 +68,18 @@ class TranscriberApp:
                 ],
             )
 
-        self._mongo = mongo_client(settings)
-        collection = self._mongo[settings.mongodb_database][COLLECTION]
-        self._publisher = EventPublisher(settings)
-        await self._publisher.start()
-        self._relay = OutboxRelay(collection, self._publisher)
-        await self._relay.ensure_indexes()
-        self._relay_task = asyncio.create_task(self._relay.run(), name="outbox-relay")
+        parts = self._parts
+        mongo, publisher = await connect(settings, parts)
+        collection = mongo[settings.mongodb_database][COLLECTION]
+        relay = OutboxRelay(collection, publisher)
+        await relay.ensure_indexes()
+        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        parts.push_task("outbox_relay", relay_task, relay.stop)
 
         sealer = Sealer(master_key_from_settings(settings))
         files = TranscriptFiles(s3_client(settings), settings.max_transcript_bytes)
         sessions = Sessions(collection)
-        progress = Progress(self._mongo[settings.mongodb_database], sealer)
+        progress = Progress(mongo[settings.mongodb_database], sealer)
         await progress.ensure_indexes()
         recordings = Recordings(
             files,
@@ -113,13 +101,16 @@ class TranscriberApp:
             max_event_bytes=max_event_bytes(settings.kafka_max_message_bytes),
         )
         self._transcriber = transcriber
-        self._broker = make_broker(settings)
+        if retention > timedelta(0):
+            sweep = asyncio.create_task(self._sweep(), name="recording-sweep")
+            parts.push_task("recording_sweep", sweep)
+        broker = make_broker(settings)
         subscribe(
-            self._broker,
+            broker,
             consumed,
             settings.group_id,
             transcriber.handle,
-            DeadLetters(self._publisher, settings.service_name),
+            DeadLetters(publisher, settings.service_name),
             # A recording is transcribed inside the handler; the settings check that
             # the longest one allowed fits in this interval.
             max_poll_interval_ms=settings.max_poll_interval_ms,
@@ -128,50 +119,30 @@ class TranscriberApp:
         # A group of its own: members of one group with different subscriptions make
         # every join rebalance the other topic's consumer too.
         subscribe(
-            self._broker,
+            broker,
             withdrawn,
             f"{settings.group_id}-consent",
             transcriber.handle_withdrawn,
-            DeadLetters(self._publisher, settings.service_name),
+            DeadLetters(publisher, settings.service_name),
             max_partition_fetch_bytes=settings.kafka_max_message_bytes,
         )
-        await self._broker.start()
-        if retention > timedelta(0):
-            self._sweep_task = asyncio.create_task(self._sweep(), name="recording-sweep")
+        parts.push("broker", broker.stop)
+        await broker.start()
 
         service = TranscriptsService(sessions, progress, TokenVerifier(settings))
         name = transcripts_pb2.DESCRIPTOR.services_by_name["Transcripts"].full_name
-        self._grpc, self._grpc_port = await start_grpc_server(
+        server, self._grpc_port = await start_grpc_server(
             settings.grpc_port,
             [(transcripts_pb2_grpc.add_TranscriptsServicer_to_server, service, name)],
         )
+        parts.push("grpc", lambda: server.stop(grace=2))
         log.info("transcriber_started", extra={"grpc_port": self._grpc_port})
 
     async def stop(self) -> None:
-        """Stops serving and consuming, then the relay, then the connections. Events
-        still queued in the outbox go out on the next start. Safe to call twice."""
-        if self._grpc is not None:
-            await self._grpc.stop(grace=2)
-            self._grpc = None
-        if self._broker is not None:
-            await self._broker.stop()
-            self._broker = None
-        if self._sweep_task is not None:
-            self._sweep_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweep_task
-            self._sweep_task = None
-        if self._relay is not None and self._relay_task is not None:
-            self._relay.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
-            self._relay_task = None
-        if self._publisher is not None:
-            await self._publisher.stop()
-            self._publisher = None
-        if self._mongo is not None:
-            await self._mongo.close()
-            self._mongo = None
+        """Stops serving and consuming, then the recording sweep and the relay, then
+        the connections. Events still queued in the outbox go out on the next start.
+        Safe to call twice."""
+        await self._parts.aclose()
         log.info("transcriber_stopped")
 
     async def _sweep(self) -> None:
