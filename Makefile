@@ -42,13 +42,13 @@ bench-export: setup
 bench-notes: setup
 	@$(PY) services/notes-store/bench/bench_grpc.py
 
-# Time to the first streamed piece and to the whole answer of the editor's prompts with
-# the local model (prompts service, in process).
 # session.ended → draft.created with the local model on AnnoMI sessions (every service a
 # process); `ANNOMI="125 104"` picks the sessions.
 bench-pipeline: setup
 	@$(PY) -m notewell_tools.bench_pipeline $(if $(ANNOMI),--annomi $(ANNOMI),)
 
+# Time to the first streamed piece and to the whole answer of the editor's prompts with
+# the local model (prompts service, in process).
 bench-prompts: setup
 	@$(PY) services/prompts/bench/bench_prompts.py
 

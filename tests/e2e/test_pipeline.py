@@ -80,6 +80,10 @@ TRANSCRIPT = {
 def fill_schema(schema: dict[str, Any], name: str = "text") -> Any:
     """A valid instance of a JSON schema, with plain sentences for strings."""
     kind = schema.get("type")
+    if "anyOf" in schema:
+        return fill_schema(schema["anyOf"][0], name)
+    if "const" in schema:
+        return schema["const"]
     if "enum" in schema:
         return schema["enum"][0]
     if kind == "object":

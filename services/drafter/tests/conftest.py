@@ -168,7 +168,10 @@ def soap_answer(
         "plan": plan,
     }
     return json.dumps(
-        {key: {"text": texts[key], "utterance_ids": ids.get(key, [])} for key in texts}
+        {
+            key: {"sentences": [texts[key]], "utterance_ids": ids.get(key, [])}
+            for key in texts
+        }
     )
 
 

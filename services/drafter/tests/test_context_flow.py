@@ -228,7 +228,11 @@ async def test_the_draft_follows_the_clinicians_context_and_data(
     assert "write about them in the first person" in prompt
     assert 'Refer to the client (C) as "Jamie".' in prompt
     assert "The client's pronouns are she/her." in prompt
-    assert "about 100 words" in prompt
+    # Brief (100 words) over DAP's three headings: two sentences, one to three.
+    assert (
+        "a brief note. In each section the session covered, write 2 sentences (1 to 3)"
+        in prompt
+    )
     assert (
         "[note:n-earlier] Note of 2025-02-25. Data: Jamie described panic at the office."
     ) in prompt
@@ -273,7 +277,7 @@ async def test_without_the_notes_store_the_draft_uses_the_defaults(
     assert not note.extractive_fallback
     prompt = harness.llm.requests[0].prompt
     assert 'Refer to the therapist (T) as "the therapist".' in prompt
-    assert "about 200 words" in prompt
+    assert "a standard length note." in prompt
     assert "[note:" not in prompt
     [warning] = [
         r for r in caplog.records if r.getMessage() == "client_context_unavailable"

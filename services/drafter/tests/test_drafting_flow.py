@@ -104,9 +104,12 @@ async def test_transcript_ready_gives_one_draft_with_the_scripted_sections(
     assert "Telehealth session on 2025-03-04" in request.prompt
     assert request.response_format["type"] == "json_object"
     assert request.schema["required"] == KEYS
-    # The default preferences: standard detail, about 200 words.
-    assert "about 200 words" in request.prompt
-    assert request.body["max_tokens"] == 200 * 2 + 60 * 4
+    # The default preferences ask for a standard note, about 200 words; a session of
+    # 248 words supports about 99, so one or two sentences in each of four sections,
+    # and answer tokens for the longest: 4 x (2 x 32 + 60).
+    assert "a standard length note." in request.prompt
+    assert "write 1 sentence (1 to 2)" in request.prompt
+    assert request.body["max_tokens"] == 4 * (2 * 32 + 60)
 
     stored = await harness.stored_draft(sid)
     assert stored is not None
@@ -211,7 +214,7 @@ async def test_model_failing_every_time_gives_a_marked_extractive_draft(harness)
 
 async def test_invalid_json_is_retried_and_the_valid_answer_used(harness) -> None:
     harness.llm.reply(
-        '{"subjective": {"text": "cut off',
+        '{"subjective": {"sentences": ["cut off',
         harness.soap(subjective="The client reported poor sleep."),
     )
     await harness.send(harness.event(harness.transcript()))
@@ -295,7 +298,7 @@ async def test_session_content_never_reaches_the_logs(harness, caplog) -> None:
     phrase = "gripping the table"
     # A first answer that fails validation while quoting the session, then a good one.
     harness.llm.reply(
-        json.dumps({"subjective": {"text": f"I just sat there {phrase}"}}),
+        json.dumps({"subjective": {"sentences": [f"I just sat there {phrase}"]}}),
         harness.soap(subjective=f"The client said “I just sat there {phrase}”."),
     )
     await harness.send(harness.event(harness.transcript()))

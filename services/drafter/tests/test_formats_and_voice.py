@@ -45,7 +45,10 @@ def answer_every_heading(text: str = "{key} as written.", ids=("u1",)) -> Any:
     def respond(messages: list[dict[str, Any]], response_format: Any) -> str:
         keys = list(response_format["schema"]["properties"])
         return json.dumps(
-            {k: {"text": text.format(key=k), "utterance_ids": list(ids)} for k in keys}
+            {
+                k: {"sentences": [text.format(key=k)], "utterance_ids": list(ids)}
+                for k in keys
+            }
         )
 
     return respond
@@ -144,6 +147,84 @@ async def test_the_clinicians_own_template_gives_its_headings(
     assert (note.format, note.template_id) == ("CUSTOM", "t-mine")
 
 
+def _sentence_range(request: Any, key: str) -> tuple[int, int]:
+    schema = request.body["response_format"]["schema"]
+    written = schema["properties"][key]["properties"]["sentences"]["anyOf"][0]
+    return written["minItems"], written["maxItems"]
+
+
+async def test_the_detail_level_bounds_each_section_in_sentences(llm, drafter) -> None:
+    """A 1,240-word session supports any level: brief, standard and detailed ask for
+    clearly different sentence ranges, and the schema holds the model to them."""
+    long_session = make_transcript(SHORT_SESSION * 5, "sess-long")
+    llm.respond = answer_every_heading()
+    sizes = {}
+    for level in (
+        DetailLevel.DETAIL_LEVEL_BRIEF,
+        DetailLevel.DETAIL_LEVEL_STANDARD,
+        DetailLevel.DETAIL_LEVEL_DETAILED,
+    ):
+        voice = resolve_voice(NotePreferences(detail_level=level))
+        await drafter.draft("s", long_session, session_facts(), SOAP, voice)
+        request = llm.requests[-1]
+        sizes[level] = _sentence_range(request, "subjective")
+        assert _sentence_range(request, "plan") == sizes[level]
+    # SOAP has four headings. Brief: 100 words, 25 a section, one sentence of 18
+    # words, so one or two. Standard: 50 words a section, three sentences, two to
+    # four. Detailed: 88 words, five sentences, four to six; 4 x (6 x 32 + 60) = 1008
+    # answer tokens fit the ceiling of 1200.
+    assert sizes == {
+        DetailLevel.DETAIL_LEVEL_BRIEF: (1, 2),
+        DetailLevel.DETAIL_LEVEL_STANDARD: (2, 4),
+        DetailLevel.DETAIL_LEVEL_DETAILED: (4, 6),
+    }
+    detailed = llm.requests[-1]
+    assert "write 5 sentences (4 to 6)" in detailed.prompt
+    assert detailed.body["max_tokens"] == 1008
+    # Each sentence is bounded, and a section the session did not cover can still
+    # say so in one sentence whatever the range.
+    section = detailed.body["response_format"]["schema"]["properties"]["plan"]
+    written, not_covered = section["properties"]["sentences"]["anyOf"]
+    assert written["items"]["maxLength"] == 220
+    assert not_covered["items"] == {"const": "Not addressed in this session."}
+
+
+async def test_a_short_session_gets_a_note_it_can_support(
+    llm, drafter, short_transcript
+) -> None:
+    """A session of 248 words supports about 99 words of note: asked for a
+    detailed SOAP note, each section gets one or two sentences, not four or five."""
+    llm.respond = answer_every_heading()
+    words = sum(len(u.text.split()) for u in short_transcript.utterances)
+    assert words == 248
+    voice = resolve_voice(NotePreferences(detail_level=DetailLevel.DETAIL_LEVEL_DETAILED))
+    await drafter.draft("s", short_transcript, session_facts(), SOAP, voice)
+    assert _sentence_range(llm.requests[-1], "assessment") == (1, 2)
+
+
+async def test_sentences_are_joined_into_the_section_text(llm, drafter) -> None:
+    """The model's sentences become one paragraph; one left without its full stop
+    gets one, so the checks read it as a sentence of its own."""
+
+    def respond(messages: list[dict[str, Any]], response_format: Any) -> str:
+        keys = list(response_format["schema"]["properties"])
+        reply = {
+            k: {"sentences": ["Not addressed in this session."], "utterance_ids": []}
+            for k in keys
+        }
+        reply["subjective"] = {
+            "sentences": ["The client had two panic attacks at work", "Sleep is poor."],
+            "utterance_ids": ["u2", "u10"],
+        }
+        return json.dumps(reply)
+
+    llm.respond = respond
+    transcript = make_transcript(SHORT_SESSION, "sess-join")
+    draft = await drafter.draft("s", transcript, session_facts(), SOAP, DEFAULT_VOICE)
+    subjective = next(s for s in draft.sections if s.key == "subjective")
+    assert subjective.text == "The client had two panic attacks at work. Sleep is poor."
+
+
 async def test_preferences_set_the_voice_length_and_quotes_in_the_prompt(
     llm, drafter, short_transcript
 ) -> None:
@@ -163,11 +244,8 @@ async def test_preferences_set_the_voice_length_and_quotes_in_the_prompt(
     assert 'Refer to the therapist (T) as "Dana Reyes, LCSW".' in detailed.prompt
     assert 'Refer to the client (C) as "Jordan".' in detailed.prompt
     assert "The client's pronouns are they/them." in detailed.prompt
-    assert "about 350 words" in detailed.prompt
-    # 350 words over four headings: about 90 words, five sentences, each.
-    assert "about 90 words (5 sentences) in each section" in detailed.prompt
+    assert "a detailed note." in detailed.prompt
     assert "Do not quote the client or therapist at all" in detailed.prompt
-    assert detailed.body["max_tokens"] == 350 * 2 + 60 * 4
 
     brief = resolve_voice(
         NotePreferences(
@@ -183,11 +261,8 @@ async def test_preferences_set_the_voice_length_and_quotes_in_the_prompt(
     assert "write about them in the first person" in short.prompt
     assert 'Refer to the client (C) as "J.A.B.".' in short.prompt
     assert "No pronouns are recorded" in short.prompt
-    assert "about 100 words" in short.prompt
-    # 100 words over three headings: about 35 words, two sentences, each.
-    assert "about 35 words (2 sentences) in each section" in short.prompt
+    assert "a brief note." in short.prompt
     assert "at most six quotes" in short.prompt
-    assert short.body["max_tokens"] == 100 * 2 + 60 * 3
 
     phrase = resolve_voice(
         NotePreferences(clinician_reference="this writer", client_reference="the member")
@@ -317,7 +392,7 @@ async def test_scores_are_computed_in_code_cited_and_kept_on_the_note(
 
     def respond(messages: list[dict[str, Any]], response_format: Any) -> str:
         keys = list(response_format["schema"]["properties"])
-        reply = {k: {"text": f"{k}.", "utterance_ids": ["u1"]} for k in keys}
+        reply = {k: {"sentences": [f"{k}."], "utterance_ids": ["u1"]} for k in keys}
         reply["objective"]["context_ids"] = ["measure:PHQ-9", "measure:GAD-7"]
         return json.dumps(reply)
 

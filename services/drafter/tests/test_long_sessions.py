@@ -128,7 +128,7 @@ def scripted_reply(
     return json.dumps(
         {
             key: {
-                "text": f"{key} from the session.",
+                "sentences": [f"{key} from the session."],
                 "utterance_ids": [*point_ids[:3], "u999999"],
             }
             for key in schema["properties"]

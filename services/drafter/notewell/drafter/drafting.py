@@ -43,8 +43,10 @@ from notewell.drafter.formats import (
     SOAP,
     NoteFormat,
     Section,
+    SectionSize,
     note_schema,
     parse_note,
+    section_size,
 )
 from notewell.drafter.model import LanguageModel, ModelUnavailable
 from notewell.drafter.session_facts import describe, session_lines
@@ -55,8 +57,9 @@ from notewell.platform.logs import get_logger
 log = get_logger(__name__)
 
 SESSION_TITLE = "Session"
-# Output tokens per word of note text, and per heading for its JSON and ids.
-TOKENS_PER_WORD = 2
+# Output tokens of a sentence of note text with its JSON quoting, and of a heading's
+# JSON and ids.
+TOKENS_PER_SENTENCE = 32
 TOKENS_PER_HEADING = 60
 
 
@@ -70,12 +73,29 @@ class Draft:
     context: DraftContext = NO_CONTEXT
 
 
-def note_max_tokens(note_format: NoteFormat, voice: Voice, ceiling: int) -> int:
-    """The answer's token limit, sized to the note's target length and headings."""
-    wanted = voice.detail.target_words * TOKENS_PER_WORD + TOKENS_PER_HEADING * len(
-        note_format.headings
-    )
-    return min(wanted, ceiling)
+def note_size(
+    note_format: NoteFormat, voice: Voice, transcript: Transcript, ceiling: int
+) -> SectionSize:
+    """Sentences per section for the clinician's detail level, as far as the session
+    supports it, lowered until the longest answer the schema allows fits ``ceiling``
+    tokens."""
+    headings = len(note_format.headings)
+    words = sum(len(u.text.split()) for u in transcript.utterances)
+    size = section_size(voice.detail.target_words, headings, words)
+    while size.max_sentences > 1 and _answer_tokens(size, headings) > ceiling:
+        size = SectionSize(
+            min(size.min_sentences, size.max_sentences - 1), size.max_sentences - 1
+        )
+    return size
+
+
+def note_max_tokens(note_format: NoteFormat, size: SectionSize, ceiling: int) -> int:
+    """The answer's token limit: room for the longest answer the schema allows."""
+    return min(_answer_tokens(size, len(note_format.headings)), ceiling)
+
+
+def _answer_tokens(size: SectionSize, headings: int) -> int:
+    return headings * (size.max_sentences * TOKENS_PER_SENTENCE + TOKENS_PER_HEADING)
 
 
 def session_section(facts: SessionFacts) -> Section:
@@ -159,18 +179,21 @@ class Drafter:
             transcript, self._condenser, self._settings
         )
 
+        ceiling = self._settings.note_max_tokens
+        size = note_size(note_format, voice, transcript, ceiling)
         messages = prompts.note_messages(
             [line.render() for line in material],
             condensed,
             describe(facts),
             note_format,
             voice,
+            size,
             context.items,
         )
         return await self._model.answer(
             "note",
             messages,
-            note_schema(note_format, known, context.ids),
-            note_max_tokens(note_format, voice, self._settings.note_max_tokens),
+            note_schema(note_format, known, context.ids, size),
+            note_max_tokens(note_format, size, ceiling),
             lambda content: parse_note(note_format, content),
         )

@@ -23,6 +23,19 @@ NOT_ADDRESSED = "Not addressed in this session."
 # Enough to ground a section; more only spends a slow model's output tokens.
 MAX_IDS_PER_SECTION = 6
 
+# The length of a note is asked for in sentences per section, and the schema holds
+# the model to that range: a small model ignores a word count, but a grammar that
+# admits only two to four sentences is followed exactly.
+WORDS_PER_SENTENCE = 18
+# A sentence above this many characters (about 35 words) is a run-on that would defeat
+# the sentence count.
+MAX_SENTENCE_CHARS = 220
+# A session supports a note of at most this share of its own words: a 300-word
+# session cannot fill a 350-word note without padding, and padding is where invented
+# findings come from.
+NOTE_WORDS_PER_SESSION_WORD = 0.4
+MIN_NOTE_WORDS = 60
+
 # Sections the drafter writes in code around the model's; a template heading with one
 # of these keys is left to the code.
 SESSION_KEY = "session"
@@ -50,6 +63,28 @@ class NoteFormat:
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(h.key for h in self.headings)
+
+
+@dataclass(frozen=True)
+class SectionSize:
+    """How many sentences each section the session covered may have."""
+
+    min_sentences: int
+    max_sentences: int
+
+    @property
+    def aim(self) -> int:
+        """The sentences to ask for: the middle of the range."""
+        return (self.min_sentences + self.max_sentences) // 2
+
+
+def section_size(target_words: int, headings: int, session_words: int) -> SectionSize:
+    """The sentence range per section for a note of about ``target_words`` under
+    ``headings`` headings, shrunk to what a session of ``session_words`` supports."""
+    supported = max(MIN_NOTE_WORDS, round(session_words * NOTE_WORDS_PER_SESSION_WORD))
+    words = min(target_words, supported) / max(headings, 1)
+    aim = max(1, round(words / WORDS_PER_SENTENCE))
+    return SectionSize(max(1, aim - 1), aim + 1)
 
 
 @dataclass(frozen=True)
@@ -124,16 +159,40 @@ def chosen_format(code: int, template: NoteTemplate | None = None) -> NoteFormat
     return BUILT_IN[_BY_CODE.get(code, "SOAP")]
 
 
+def sentences_schema(size: SectionSize) -> dict[str, Any]:
+    """A section's sentences: within the size's range, or the one not-addressed
+    sentence, so that the range never forces text the session does not support."""
+    return {
+        "anyOf": [
+            {
+                "type": "array",
+                "items": {"type": "string", "maxLength": MAX_SENTENCE_CHARS},
+                "minItems": size.min_sentences,
+                "maxItems": size.max_sentences,
+            },
+            {
+                "type": "array",
+                "items": {"const": NOT_ADDRESSED},
+                "minItems": 1,
+                "maxItems": 1,
+            },
+        ]
+    }
+
+
 def note_schema(
-    note_format: NoteFormat, known_ids: frozenset[str], context_ids: tuple[str, ...]
+    note_format: NoteFormat,
+    known_ids: frozenset[str],
+    context_ids: tuple[str, ...],
+    size: SectionSize,
 ) -> dict[str, Any]:
-    """One object per heading: its text and the utterance and context ids it rests
+    """One object per heading: its sentences and the utterance and context ids it rests
     on. Context ids are only asked for when there are context items to cite."""
     properties: dict[str, Any] = {
-        "text": {"type": "string"},
+        "sentences": sentences_schema(size),
         "utterance_ids": ids_schema(known_ids, MAX_IDS_PER_SECTION),
     }
-    required = ["text", "utterance_ids"]
+    required = ["sentences", "utterance_ids"]
     if context_ids:
         properties["context_ids"] = {
             "type": "array",
@@ -159,18 +218,28 @@ def parse_note(note_format: NoteFormat, content: str) -> list[Section]:
     sections: list[Section] = []
     for heading in note_format.headings:
         part = answer.get(heading.key)
-        if not isinstance(part, dict) or not isinstance(part.get("text"), str):
+        if not isinstance(part, dict):
             raise InvalidModelOutput("answer does not match the note schema")
         sections.append(
             Section(
                 heading.key,
                 heading.title,
-                part["text"],
+                _joined(_strings(part.get("sentences"))),
                 _strings(part.get("utterance_ids")),
                 _strings(part.get("context_ids")),
             )
         )
     return sections
+
+
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
+
+
+def _joined(sentences: tuple[str, ...]) -> str:
+    """The sentences as one paragraph; one the model left unfinished gets its full
+    stop, so later checks do not read it as part of the next."""
+    kept = [" ".join(s.split()) for s in sentences]
+    return " ".join(s if _ENDS_SENTENCE.search(s) else s + "." for s in kept if s)
 
 
 def _strings(value: object) -> tuple[str, ...]:

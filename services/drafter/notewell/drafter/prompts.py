@@ -8,7 +8,12 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from notewell.drafter.context import ContextItem
-from notewell.drafter.formats import MAX_IDS_PER_SECTION, NOT_ADDRESSED, NoteFormat
+from notewell.drafter.formats import (
+    MAX_IDS_PER_SECTION,
+    NOT_ADDRESSED,
+    NoteFormat,
+    SectionSize,
+)
 from notewell.drafter.model import Messages
 from notewell.drafter.voice import Voice
 
@@ -40,10 +45,11 @@ def note_messages(
     session_facts: str,
     note_format: NoteFormat,
     voice: Voice,
+    size: SectionSize,
     context_items: tuple[ContextItem, ...] = (),
 ) -> Messages:
-    """Asks for the note under the format's headings, in the clinician's voice, from
-    transcript lines or condensed points and any context items."""
+    """Asks for the note under the format's headings, in the clinician's voice and
+    ``size``, from transcript lines or condensed points and any context items."""
     return _messages(
         "note.j2",
         material=material,
@@ -52,18 +58,11 @@ def note_messages(
         format_name=note_format.name if note_format.name != "CUSTOM" else "",
         headings=note_format.headings,
         voice=voice,
-        section_words=section_words(voice, len(note_format.headings)),
+        size=size,
         context_items=context_items,
         not_addressed=NOT_ADDRESSED,
         max_ids=MAX_IDS_PER_SECTION,
     )
-
-
-def section_words(voice: Voice, headings: int) -> tuple[int, int]:
-    """Words and sentences to ask for in each section: a small model follows a
-    per-section size far better than a length for the whole note."""
-    words = max(15, round(voice.detail.target_words / max(headings, 1) / 5) * 5)
-    return words, max(1, round(words / 18))
 
 
 def condense_messages(

@@ -2,21 +2,17 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from notewell.platform.settings import PlatformSettings
+from notewell.platform.settings import LLMSettings, PlatformSettings
 
 
-class Settings(PlatformSettings):
+class Settings(PlatformSettings, LLMSettings):
     service_name: str = Field("drafter", alias="SERVICE_NAME")
     group_id: str = Field("drafter", alias="DRAFTER_GROUP_ID")
     # A draft of a long session takes minutes on a small model; the consumer must not be
     # evicted from its group meanwhile. Keep it above LLM_DRAFT_DEADLINE_SECONDS.
     max_poll_interval_ms: int = Field(1_800_000, alias="DRAFTER_MAX_POLL_INTERVAL_MS")
 
-    openai_base_url: str = Field("http://127.0.0.1:8080/v1", alias="OPENAI_BASE_URL")
-    openai_api_key: str = Field("local", alias="OPENAI_API_KEY")
-    llm_model: str = Field("qwen2.5-coder-1.5b-instruct", alias="LLM_MODEL")
-    # Wait for the first piece of an answer, which covers reading the prompt; then the
-    # longest pause allowed between pieces.
+    # A draft is long and read on a small CPU model: more time than the defaults.
     llm_timeout_seconds: float = Field(240.0, gt=0, alias="LLM_TIMEOUT_SECONDS")
     llm_stall_seconds: float = Field(60.0, gt=0, alias="LLM_STALL_SECONDS")
     llm_max_attempts: int = Field(3, ge=1, alias="LLM_MAX_ATTEMPTS")
@@ -27,20 +23,16 @@ class Settings(PlatformSettings):
     llm_draft_deadline_seconds: float = Field(
         1500.0, gt=0, alias="LLM_DRAFT_DEADLINE_SECONDS"
     )
-    llm_temperature: float = Field(0.2, ge=0, alias="LLM_TEMPERATURE")
-    # Sent as an extra body field: llama.cpp samples very slowly under a JSON grammar
-    # without it. 0 leaves it out, for endpoints that reject unknown fields.
-    llm_top_k: int = Field(40, ge=0, alias="LLM_TOP_K")
     # The ceiling of a note answer's token limit; below it the limit follows the
     # clinician's detail level and the number of headings.
-    note_max_tokens: int = Field(1000, gt=0, alias="LLM_NOTE_MAX_TOKENS")
+    note_max_tokens: int = Field(1200, gt=0, alias="LLM_NOTE_MAX_TOKENS")
     # A chunk's points (at most six of under 15 words) take about 250 tokens.
     condense_max_tokens: int = Field(320, gt=0, alias="LLM_CONDENSE_MAX_TOKENS")
     # Estimated tokens (3 characters each) of compacted transcript the note prompt may
     # carry; longer transcripts are condensed first. With the instructions and the
     # longest answer it stays inside a model context of 8192 tokens.
     transcript_budget_tokens: int = Field(
-        5500, gt=0, alias="LLM_TRANSCRIPT_BUDGET_TOKENS"
+        5300, gt=0, alias="LLM_TRANSCRIPT_BUDGET_TOKENS"
     )
     # Estimated tokens of compacted transcript per condensing call.
     chunk_tokens: int = Field(4500, gt=0, alias="LLM_CHUNK_TOKENS")
