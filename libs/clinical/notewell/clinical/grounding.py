@@ -86,6 +86,10 @@ _UNIT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
+# A verb of movement before "up" or "down": "went down", "is coming up".
+_MOVED = r"(?:went|gone|go|goes|going|came|come|comes|coming)\s+"
+# "a score of ", as written before a figure.
+_SCORE_OF = r"(?:(?:a|an|the)\s+)?(?:(?:total\s+)?score\s+of\s+)?"
 # Words saying which way a score went. "Improved" and "worsened" read by whether a lower
 # score is better for the instrument; the others say the direction itself.
 _DIRECTION = re.compile(
@@ -93,11 +97,11 @@ _DIRECTION = re.compile(
     r"|(?P<worse>worsen(?:s|ed|ing)?|worse|deteriorat(?:e|es|ed|ing|ion))"
     r"|(?P<down>decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|reduc(?:ed|ing|tion)|"
     r"drop(?:s|ped|ping)?(?!\s+(?:out|off|in)\b)|dipped|fell|fallen|lowered|"
-    r"(?:went|gone|go|goes|going|came|come|comes|coming)\s+down|"
+    rf"{_MOVED}down|"
     r"down(?=\s+(?:from|to|by)\b))"
     r"|(?P<up>increas(?:e|es|ed|ing)|(?-i:rose)|ris(?:e|es|en|ing)|"
     r"climb(?:s|ed|ing)?|spiked|jumped|"
-    r"(?:went|gone|go|goes|going|came|come|comes|coming)\s+up|"
+    rf"{_MOVED}up|"
     r"up(?=\s+(?:from|to|by)\b)))\b(?!\s+asleep)",
     re.IGNORECASE,
 )
@@ -122,20 +126,13 @@ _NEGATED = re.compile(
     r"(?:\b(?:not|no|never|neither|nor|without)\b|n't)[^,;]{0,25}$", re.IGNORECASE
 )
 # "from 18 to 12", "from 20 at intake to 14", "18 → 12": a change in time order.
-_FROM = re.compile(
-    r"\bfrom\s+(?:(?:a|an|the)\s+)?(?:(?:total\s+)?score\s+of\s+)?$", re.IGNORECASE
-)
+_FROM = re.compile(rf"\bfrom\s+{_SCORE_OF}$", re.IGNORECASE)
 _TO = re.compile(
-    r"(?:\s+points?)?(?:\s+[^\W\d]+){0,4}?\s+to\s+(?:(?:a|an|the)\s+)?"
-    r"(?:(?:total\s+)?score\s+of\s+)?",
-    re.IGNORECASE,
+    rf"(?:\s+points?)?(?:\s+[^\W\d]+){{0,4}}?\s+to\s+{_SCORE_OF}", re.IGNORECASE
 )
 _ARROW = re.compile(r"\s*(?:→|->|⟶)\s*")
 # Right after a direction word: "fell to 12", "improved from 18".
-_TO_OR_FROM = re.compile(
-    r"\s+(?P<way>to|from)\s+(?:(?:a|an|the)\s+)?(?:(?:total\s+)?score\s+of\s+)?",
-    re.IGNORECASE,
-)
+_TO_OR_FROM = re.compile(rf"\s+(?P<way>to|from)\s+{_SCORE_OF}", re.IGNORECASE)
 
 # What a risk claim is about. A claim's parts stand at most 120 characters apart, which
 # also keeps the search over a long unpunctuated sentence linear.

@@ -59,7 +59,6 @@ class PromptsApp:
         clinical = ClinicalData(mongo[settings.mongodb_database], sealer)
         await clinical.ensure_indexes()
 
-        # Dead letters are the only thing this service publishes.
         # Created before the consumers, so they are closed after the consumers stop.
         model = LanguageModel(settings)
         parts.push("model", model.close)
@@ -72,6 +71,7 @@ class PromptsApp:
             broker,
             settings,
             ClinicalIntake(clinical, sealer),
+            # Dead letters are the only thing this service publishes.
             DeadLetters(publisher, settings.service_name),
             settings.group_id,
         )
