@@ -1,6 +1,7 @@
 """`make eval`: how good the drafter's notes are, with the real local model.
 
-Two parts, each on the first ``--limit`` items after ``--offset``:
+Two parts, each on the first ``--limit`` items after ``--offset`` (``--annomi`` names
+AnnoMI sessions by id instead):
 
 * ACI-Bench ``clinicalnlp_taskB_test1``: each doctor-patient encounter is drafted under
   a clinician template whose headings are the reference notes' sections, and the note
@@ -18,6 +19,7 @@ the model is the server at ``OPENAI_BASE_URL`` when set, otherwise the local lla
 server started (and stopped again) through devstack.
 
     python -m notewell_tools.evaluate [--limit 5] [--offset 0] [--parts aci annomi]
+        [--levels brief standard detailed] [--annomi 121 98]
 """
 
 from __future__ import annotations
@@ -346,10 +348,10 @@ def annomi_result(
 
 
 async def evaluate_annomi(
-    drafting: Drafting, offset: int, limit: int, levels: Sequence[str]
+    drafting: Drafting, transcript_ids: Sequence[int], levels: Sequence[str]
 ) -> list[AnnomiResult]:
     results = []
-    for transcript_id in annomi_ids()[offset : offset + limit]:
+    for transcript_id in transcript_ids:
         transcript, duration = annomi_transcript(transcript_id)
         facts = SessionFacts(duration_minutes=max(1, round(duration / 60)))
         for detail in levels:
@@ -493,7 +495,8 @@ async def run(args: argparse.Namespace) -> Path:
             print(f"ACI-Bench skipped: {ACI_TEST} is absent")
     if "annomi" in args.parts:
         print("AnnoMI", flush=True)
-        annomi = await evaluate_annomi(drafting, args.offset, args.limit, args.levels)
+        chosen = args.annomi or annomi_ids()[args.offset : args.offset + args.limit]
+        annomi = await evaluate_annomi(drafting, chosen, args.levels)
 
     totals = summary(aci, annomi)
     model = os.environ.get("LLM_MODEL", "model")
@@ -524,6 +527,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--levels", nargs="+", choices=list(DETAIL_LEVELS), default=list(DETAIL_LEVELS)
+    )
+    parser.add_argument(
+        "--annomi",
+        type=int,
+        nargs="+",
+        metavar="ID",
+        help="AnnoMI sessions by transcript id, in place of --offset and --limit",
     )
     parser.add_argument("--out", type=Path, default=REPORTS)
     args = parser.parse_args(argv)

@@ -334,7 +334,15 @@ def llm() -> Iterator[ScriptedLLM]:
 
 
 @pytest.fixture
-def settings(service_env: dict[str, str], llm: ScriptedLLM) -> Settings:
+def setting_overrides() -> dict[str, str]:
+    """Settings a test changes, by parametrizing this fixture."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    service_env: dict[str, str], llm: ScriptedLLM, setting_overrides: dict[str, str]
+) -> Settings:
     env = dict(service_env)
     env.update(
         OPENAI_BASE_URL=llm.base_url,
@@ -348,6 +356,7 @@ def settings(service_env: dict[str, str], llm: ScriptedLLM) -> Settings:
         # A group of its own: no rebalance waits on members of earlier tests.
         DRAFTER_GROUP_ID=f"drafter-{uuid.uuid4().hex[:8]}",
     )
+    env.update(setting_overrides)
     return Settings(**env)
 
 

@@ -105,10 +105,10 @@ async def test_transcript_ready_gives_one_draft_with_the_scripted_sections(
     assert request.response_format["type"] == "json_object"
     assert request.schema["required"] == KEYS
     # The default preferences ask for a standard note, about 200 words; a session of
-    # 248 words supports about 99, so one or two sentences in each of four sections,
-    # and answer tokens for the longest: 4 x (2 x 32 + 60).
+    # 248 words supports about 99, so one sentence in each of four sections, and
+    # answer tokens for the longest it may be, two sentences' worth: 4 x (2 x 32 + 60).
     assert "a standard length note." in request.prompt
-    assert "write 1 sentence (1 to 2)" in request.prompt
+    assert "write 1 sentence, each a complete sentence" in request.prompt
     assert request.body["max_tokens"] == 4 * (2 * 32 + 60)
 
     stored = await harness.stored_draft(sid)

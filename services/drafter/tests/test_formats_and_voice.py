@@ -170,11 +170,11 @@ async def test_the_detail_level_bounds_each_section_in_sentences(llm, drafter) -
         sizes[level] = _sentence_range(request, "subjective")
         assert _sentence_range(request, "plan") == sizes[level]
     # SOAP has four headings. Brief: 100 words, 25 a section, one sentence of 18
-    # words, so one or two. Standard: 50 words a section, three sentences, two to
+    # words, and only one. Standard: 50 words a section, three sentences, two to
     # four. Detailed: 88 words, five sentences, four to six; 4 x (6 x 32 + 60) = 1008
     # answer tokens fit the ceiling of 1200.
     assert sizes == {
-        DetailLevel.DETAIL_LEVEL_BRIEF: (1, 2),
+        DetailLevel.DETAIL_LEVEL_BRIEF: (1, 1),
         DetailLevel.DETAIL_LEVEL_STANDARD: (2, 4),
         DetailLevel.DETAIL_LEVEL_DETAILED: (4, 6),
     }
@@ -193,13 +193,13 @@ async def test_a_short_session_gets_a_note_it_can_support(
     llm, drafter, short_transcript
 ) -> None:
     """A session of 248 words supports about 99 words of note: asked for a
-    detailed SOAP note, each section gets one or two sentences, not four or five."""
+    detailed SOAP note, each section gets one sentence, not four to six."""
     llm.respond = answer_every_heading()
     words = sum(len(u.text.split()) for u in short_transcript.utterances)
     assert words == 248
     voice = resolve_voice(NotePreferences(detail_level=DetailLevel.DETAIL_LEVEL_DETAILED))
     await drafter.draft("s", short_transcript, session_facts(), SOAP, voice)
-    assert _sentence_range(llm.requests[-1], "assessment") == (1, 2)
+    assert _sentence_range(llm.requests[-1], "assessment") == (1, 1)
 
 
 async def test_sentences_are_joined_into_the_section_text(llm, drafter) -> None:

@@ -1,7 +1,9 @@
-"""A session too long for one prompt is condensed chunk by chunk, never cut."""
+"""A session too long for one prompt is never cut: the note is written from excerpts
+of every part of it, or from points condensed from it chunk by chunk."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -141,6 +143,7 @@ def _fits_context(request: Any) -> bool:
     return len(request.prompt) / 3.2 + request.body["max_tokens"] < CONTEXT_TOKENS
 
 
+@pytest.mark.parametrize("setting_overrides", [{"DRAFTER_LONG_SESSIONS": "condense"}])
 async def test_a_long_session_is_condensed_in_one_round_and_the_note_prompt_fits(
     harness,
 ) -> None:
@@ -199,6 +202,60 @@ async def test_a_long_session_is_condensed_in_one_round_and_the_note_prompt_fits
         # The unknown id the model added is gone; the rest are real utterances.
         assert section.evidence.utterance_ids
         assert set(section.evidence.utterance_ids) <= all_ids
+
+
+async def test_a_long_session_is_drafted_from_excerpts_in_one_model_call(
+    harness,
+) -> None:
+    settings = harness.settings
+    turns = long_session(8000)
+    # Risk language deep in the session, said once.
+    middle = len(turns) // 2 + 1
+    turns[middle] = (turns[middle][0], "Some nights I think about ending my life.")
+    transcript = harness.transcript(turns)
+    compacted = compact_lines(transcript)
+    material_chars = sum(len(line.render()) + 1 for line in compacted)
+    assert material_chars / CHARS_PER_TOKEN > 2 * settings.transcript_budget_tokens
+
+    harness.llm.respond = scripted_reply
+    await harness.send(harness.event(transcript))
+    [(_, created)] = await harness.drafts(1, within=60)
+    note = harness.open_note(created)
+    assert not note.extractive_fallback
+
+    # The note prompt was the only model call: nothing was condensed.
+    [writing] = harness.llm.requests
+    assert not harness.llm.requests_for("points")
+    prompt = writing.prompt
+    assert "Excerpts of the transcript" in prompt
+    shown = [line for line in prompt.splitlines() if LINE_ID.match(line) or line == "…"]
+    assert sum(len(line) + 1 for line in shown) <= (
+        settings.transcript_budget_tokens * CHARS_PER_TOKEN
+    )
+    assert _fits_context(writing)
+
+    # Each excerpt is its turn's own sentences, in order, under that turn's id.
+    turns_by_id = {line.label.split()[0]: line.text for line in compacted}
+    cited = _cited(prompt)
+    assert cited == sorted(cited, key=lambda i: int(i[1:]))
+    for line in shown:
+        if line == "…":
+            continue
+        label, text = line.split(": ", 1)
+        whole = turns_by_id[label.split()[0]]
+        for sentence in text.split(" … "):
+            assert sentence.strip(" …") in whole
+    # The opening, the closing and the risk sentence are there.
+    assert cited[:2] == [line.label.split()[0] for line in compacted[:2]]
+    assert cited[-1] == compacted[-1].label.split()[0]
+    assert "Some nights I think about ending my life." in prompt
+    # Every part of the session is represented: no stretch of a fifth is left out.
+    positions = [list(turns_by_id).index(i) for i in cited]
+    assert max(b - a for a, b in itertools.pairwise(positions)) < len(compacted) / 5
+
+    written = [s for s in note.sections if s.key in writing.schema["properties"]]
+    for section in written:
+        assert set(section.evidence.utterance_ids) <= set(cited)
 
 
 async def test_a_session_within_the_budget_goes_to_the_note_compacted(harness) -> None:

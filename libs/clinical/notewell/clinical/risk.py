@@ -132,6 +132,11 @@ def affirms(mention: RiskMention) -> bool:
     return not _NEGATED.search(rest)
 
 
+def risk_language(text: str) -> bool:
+    """Whether ``text`` names a kind of risk or asks a risk screening question."""
+    return bool(_ANY_CATEGORY.search(text) or _SCREENING.search(text))
+
+
 def find_risk(utterances: Sequence[Utterance]) -> RiskFindings:
     mentions: list[RiskMention] = []
     screenings: list[Screening] = []

@@ -1,11 +1,12 @@
 """The material the note is written from: the compacted transcript when it fits the
-note prompt's budget, otherwise short points that cite their utterances, condensed
-from it one model call per chunk."""
+note prompt's budget; otherwise excerpts of it chosen in code, or short points that
+cite their utterances, condensed from it one model call per chunk."""
 
 from __future__ import annotations
 
 import json
 import math
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from notewell.common.v1.common_pb2 import Transcript
 from notewell.drafter import prompts
 from notewell.drafter.evidence import ids_schema, known_ids, transcript_ids
+from notewell.drafter.excerpts import excerpt
 from notewell.drafter.model import (
     InvalidModelOutput,
     LanguageModel,
@@ -20,7 +22,12 @@ from notewell.drafter.model import (
     load_json,
 )
 from notewell.drafter.settings import Settings
-from notewell.drafter.transcript import CHARS_PER_TOKEN, Line, compact_lines
+from notewell.drafter.transcript import (
+    CHARS_PER_TOKEN,
+    Line,
+    compact_lines,
+    material_chars,
+)
 from notewell.platform.logs import get_logger
 
 log = get_logger(__name__)
@@ -42,10 +49,6 @@ MAX_POINTS_PER_CHUNK = 6
 def point_line(text: str, utterance_ids: tuple[str, ...]) -> Line:
     label = f"[{', '.join(utterance_ids)}]" if utterance_ids else "[no id]"
     return Line(label, " ".join(text.split()))
-
-
-def material_chars(lines: list[Line]) -> int:
-    return sum(len(line.render()) + 1 for line in lines)
 
 
 def chunks(lines: list[Line], chunk_chars: int) -> list[list[Line]]:
@@ -193,15 +196,38 @@ class Condenser:
         return points
 
 
+class Material(Enum):
+    """What the note prompt's lines are."""
+
+    TRANSCRIPT = "transcript"
+    EXCERPTS = "excerpts"
+    POINTS = "points"
+
+
 async def prepare_material(
     transcript: Transcript, condenser: Condenser, settings: Settings
-) -> tuple[list[Line], bool]:
-    """The lines the note prompt carries, and whether they are condensed points rather
-    than transcript turns. ModelUnavailable when condensing cannot bring the session
-    within LLM_TRANSCRIPT_BUDGET_TOKENS."""
-    known = transcript_ids(transcript)
+) -> tuple[list[Line], Material]:
+    """The lines the note prompt carries, within LLM_TRANSCRIPT_BUDGET_TOKENS: the
+    compacted transcript when it fits; otherwise, as DRAFTER_LONG_SESSIONS says,
+    excerpts chosen in code or points condensed by the model. Excerpts give way to
+    points when the sentences they must keep do not fit. ModelUnavailable when
+    condensing cannot bring the session within the budget."""
     material = compact_lines(transcript)
     budget = settings.transcript_budget_tokens * CHARS_PER_TOKEN
+    if material_chars(material) <= budget:
+        return material, Material.TRANSCRIPT
+    if settings.long_sessions == "excerpts":
+        chosen = excerpt(material, budget)
+        if chosen is not None:
+            log.info(
+                "transcript_excerpted",
+                extra={
+                    "chars_before": material_chars(material),
+                    "chars_after": material_chars(chosen),
+                },
+            )
+            return chosen, Material.EXCERPTS
+    known = transcript_ids(transcript)
     rounds = 0
     while material_chars(material) > budget:
         # The note is never written from a cut transcript: condense instead.
@@ -220,4 +246,4 @@ async def prepare_material(
                 "chars_after": material_chars(material),
             },
         )
-    return material, rounds > 0
+    return material, Material.POINTS

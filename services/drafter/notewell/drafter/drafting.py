@@ -61,6 +61,9 @@ SESSION_TITLE = "Session"
 # JSON and ids.
 TOKENS_PER_SENTENCE = 32
 TOKENS_PER_HEADING = 60
+# A section's sentences get at least the room of the longest one the schema allows
+# (MAX_SENTENCE_CHARS, about 55 tokens): a single sentence may run to it.
+MIN_SECTION_TOKENS = 2 * TOKENS_PER_SENTENCE
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ def note_max_tokens(note_format: NoteFormat, size: SectionSize, ceiling: int) ->
 
 
 def _answer_tokens(size: SectionSize, headings: int) -> int:
-    return headings * (size.max_sentences * TOKENS_PER_SENTENCE + TOKENS_PER_HEADING)
+    sentences = max(size.max_sentences * TOKENS_PER_SENTENCE, MIN_SECTION_TOKENS)
+    return headings * (sentences + TOKENS_PER_HEADING)
 
 
 def session_section(facts: SessionFacts) -> Section:
@@ -175,7 +179,7 @@ class Drafter:
         context: DraftContext,
     ) -> list[Section]:
         known = transcript_ids(transcript)
-        material, condensed = await prepare_material(
+        material, kind = await prepare_material(
             transcript, self._condenser, self._settings
         )
 
@@ -183,7 +187,7 @@ class Drafter:
         size = note_size(note_format, voice, transcript, ceiling)
         messages = prompts.note_messages(
             [line.render() for line in material],
-            condensed,
+            kind.value,
             describe(facts),
             note_format,
             voice,

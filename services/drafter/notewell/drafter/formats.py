@@ -84,7 +84,9 @@ def section_size(target_words: int, headings: int, session_words: int) -> Sectio
     supported = max(MIN_NOTE_WORDS, round(session_words * NOTE_WORDS_PER_SESSION_WORD))
     words = min(target_words, supported) / max(headings, 1)
     aim = max(1, round(words / WORDS_PER_SENTENCE))
-    return SectionSize(max(1, aim - 1), aim + 1)
+    # One sentence either way around the aim, except that an aim of one stays one: a
+    # small model writes the most a range allows, and one or two would double it.
+    return SectionSize(max(1, aim - 1), aim + 1 if aim > 1 else 1)
 
 
 @dataclass(frozen=True)

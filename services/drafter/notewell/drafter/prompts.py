@@ -41,7 +41,7 @@ def _messages(template: str, **values: object) -> Messages:
 
 def note_messages(
     material: list[str],
-    condensed: bool,
+    kind: str,
     session_facts: str,
     note_format: NoteFormat,
     voice: Voice,
@@ -49,11 +49,12 @@ def note_messages(
     context_items: tuple[ContextItem, ...] = (),
 ) -> Messages:
     """Asks for the note under the format's headings, in the clinician's voice and
-    ``size``, from transcript lines or condensed points and any context items."""
+    ``size``, from material of ``kind`` (transcript, excerpts or points) and any
+    context items."""
     return _messages(
         "note.j2",
         material=material,
-        condensed=condensed,
+        kind=kind,
         session_facts=session_facts,
         format_name=note_format.name if note_format.name != "CUSTOM" else "",
         headings=note_format.headings,

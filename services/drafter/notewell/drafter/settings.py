@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from notewell.platform.settings import LLMSettings, PlatformSettings
@@ -32,7 +34,13 @@ class Settings(PlatformSettings, LLMSettings):
     # carry; longer transcripts are condensed first. With the instructions and the
     # longest answer it stays inside a model context of 8192 tokens.
     transcript_budget_tokens: int = Field(
-        5300, gt=0, alias="LLM_TRANSCRIPT_BUDGET_TOKENS"
+        4400, gt=0, alias="LLM_TRANSCRIPT_BUDGET_TOKENS"
+    )
+    # A transcript over the budget is shown as excerpts chosen in code ("excerpts"),
+    # or condensed into points by the model chunk by chunk ("condense"), which reads
+    # the whole session first: minutes longer on a CPU model.
+    long_sessions: Literal["excerpts", "condense"] = Field(
+        "excerpts", alias="DRAFTER_LONG_SESSIONS"
     )
     # Estimated tokens of compacted transcript per condensing call.
     chunk_tokens: int = Field(4500, gt=0, alias="LLM_CHUNK_TOKENS")

@@ -62,7 +62,12 @@ class Line:
     text: str
 
     def render(self) -> str:
-        return f"{self.label} {self.text}"
+        return f"{self.label} {self.text}" if self.text else self.label
+
+
+def material_chars(lines: list[Line]) -> int:
+    """Characters the lines take in a prompt, one per line break included."""
+    return sum(len(line.render()) + 1 for line in lines)
 
 
 def utterance_label(utterance: Utterance) -> str:
