@@ -3,8 +3,6 @@ each case is one way a draft could slip something past them."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from notewell.clinical.grounding import GroundingSource, check_text
@@ -125,12 +123,14 @@ def test_a_denial_stays_when_the_client_denied_it_too() -> None:
     assert checked("Client denies SI.", GroundingSource([asked, yes], {})) == ""
 
 
-def test_a_long_unpunctuated_sentence_is_checked_quickly(
+# Patterns that backtrack without bound never finish on input like this; linear ones
+# take well under a second. The limit catches the first kind, however busy the
+# machine, without timing the second; the thread method ends even a match stuck in C.
+@pytest.mark.timeout(60, method="thread")
+def test_a_long_unpunctuated_sentence_is_checked_in_linear_time(
     source: GroundingSource,
 ) -> None:
-    started = time.monotonic()
     checked("Client did not report " * 2000 + "denies the thing " * 4000, source)
-    assert time.monotonic() - started < 3.0
 
 
 def test_a_question_about_feeling_safe_with_a_task_is_no_risk_screen() -> None:
@@ -471,14 +471,13 @@ def test_quotations_of_the_right_speaker_stay(
     assert checked(sentence, source) == sentence
 
 
-def test_many_names_figures_and_changes_are_checked_quickly(
+@pytest.mark.timeout(60, method="thread")
+def test_many_names_figures_and_changes_are_checked_in_linear_time(
     source: GroundingSource,
 ) -> None:
-    started = time.monotonic()
     for text in (
         "PHQ-9 was 12 " * 2000,
         "PHQ-9 went from 18 to 12 " * 2000,
         "PHQ-9" + " the" * 3000 + " improved" * 3000,
     ):
         checked(text, source)
-    assert time.monotonic() - started < 3.0
