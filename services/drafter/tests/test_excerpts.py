@@ -112,3 +112,12 @@ def test_none_when_risk_language_alone_exceeds_the_budget() -> None:
         for i in range(40)
     ]
     assert excerpt(lines, 200) is None
+
+
+def test_a_turn_without_punctuation_is_chosen_from_in_pieces() -> None:
+    words = [f"{topic.split()[-1]}{n}" for n in range(1500) for topic in FILLER_TOPICS]
+    monologue = Line("u0 C:", " ".join(words))
+    chosen = excerpt([monologue], 3000)
+    assert chosen is not None
+    assert 2000 < material_chars(chosen) <= 3000
+    assert all(_is_excerpt_of(line, monologue) for line in chosen if line is not GAP)

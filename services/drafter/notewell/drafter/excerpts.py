@@ -38,6 +38,10 @@ CLOSING_LINES = 6
 # What a therapist's sentence is worth beside the same sentence said by the client.
 THERAPIST_WEIGHT = 0.7
 
+# A "sentence" longer than this (a transcript without punctuation) is chosen in
+# pieces of about this size, cut at spaces.
+MAX_PIECE_CHARS = 300
+
 # Characters added to every sentence's cost when valuing it, not when fitting it: a
 # fragment of a few words ("So insulin you.") must not win on value per character.
 SENTENCE_OVERHEAD = 40
@@ -80,7 +84,8 @@ class _Sentence:
 def excerpt(lines: list[Line], budget_chars: int) -> list[Line] | None:
     """``lines`` within ``budget_chars``: whole when they fit, otherwise the chosen
     sentences of each turn, with ``…`` where sentences of a turn or whole turns were
-    left out. None when the sentences that must be kept do not fit on their own."""
+    left out. None when the sentences that must be kept do not fit on their own, or
+    when nothing does."""
     if material_chars(lines) <= budget_chars:
         return lines
     sentences, worth = _sentences(lines)
@@ -92,13 +97,18 @@ def excerpt(lines: list[Line], budget_chars: int) -> list[Line] | None:
         if _size(lines, sentences, chosen) > budget_chars:
             return None
     _fill(lines, sentences, worth, chosen, budget_chars)
+    if not chosen:
+        return None
     return _render(lines, sentences, chosen)
 
 
 def _sentences(lines: list[Line]) -> tuple[list[_Sentence], dict[str, float]]:
     """The lines' sentences, and each word's worth: higher the more turns it recurs
     in, since a session's themes come back turn after turn."""
-    split = [_SENTENCE_END.split(line.text) for line in lines]
+    split = [
+        [piece for part in _SENTENCE_END.split(line.text) for piece in _pieces(part)]
+        for line in lines
+    ]
     turns_with = Counter(word for line in lines for word in set(_words(line.text)))
     worth = {word: math.log1p(count) for word, count in turns_with.items()}
     edge = set(range(OPENING_LINES)) | set(range(len(lines) - CLOSING_LINES, len(lines)))
@@ -110,6 +120,24 @@ def _sentences(lines: list[Line]) -> tuple[list[_Sentence], dict[str, float]]:
             pinned = number in edge or risk_language(text) or bool(_FIGURE.search(text))
             sentences.append(_Sentence(number, text, words, weight, pinned))
     return sentences, worth
+
+
+def _pieces(sentence: str) -> list[str]:
+    """``sentence`` whole, or cut at spaces into pieces of at most MAX_PIECE_CHARS
+    (a single word longer than that stays whole)."""
+    if len(sentence) <= MAX_PIECE_CHARS:
+        return [sentence]
+    pieces: list[str] = []
+    current = ""
+    for word in sentence.split():
+        if current and len(current) + 1 + len(word) > MAX_PIECE_CHARS:
+            pieces.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 def _words(text: str) -> list[str]:
