@@ -27,6 +27,7 @@ from notewell.drafter.transcript import (
     Line,
     compact_lines,
     material_chars,
+    split_at_spaces,
 )
 from notewell.platform.logs import get_logger
 
@@ -81,22 +82,9 @@ def _split(line: Line, chunk_chars: int) -> list[Line]:
     if len(line.render()) + 1 <= chunk_chars:
         return [line]
     room = max(chunk_chars - len(line.label) - 2, 1)
-    words: list[str] = []
-    for word in line.text.split():
-        # A "word" longer than a whole piece (no spaces at all) is cut where it must be.
-        words.extend(word[i : i + room] for i in range(0, len(word), room))
-    pieces: list[Line] = []
-    current: list[str] = []
-    size = 0
-    for word in words:
-        if current and size + 1 + len(word) > room:
-            pieces.append(Line(line.label, " ".join(current)))
-            current, size = [], 0
-        size += len(word) + (1 if current else 0)
-        current.append(word)
-    if current:
-        pieces.append(Line(line.label, " ".join(current)))
-    return pieces
+    # A "word" longer than a whole piece (no spaces at all) is cut where it must be.
+    pieces = split_at_spaces(line.text, room, cut_words=True)
+    return [Line(line.label, piece) for piece in pieces]
 
 
 class _PointAnswer(BaseModel):

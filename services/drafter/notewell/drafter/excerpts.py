@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from notewell.clinical.risk import risk_language
-from notewell.drafter.transcript import Line, material_chars
+from notewell.drafter.transcript import Line, material_chars, split_at_spaces
 
 # A line standing for turns left out, and the mark for sentences left out of a turn.
 ELISION = "…"
@@ -106,7 +106,11 @@ def _sentences(lines: list[Line]) -> tuple[list[_Sentence], dict[str, float]]:
     """The lines' sentences, and each word's worth: higher the more turns it recurs
     in, since a session's themes come back turn after turn."""
     split = [
-        [piece for part in _SENTENCE_END.split(line.text) for piece in _pieces(part)]
+        [
+            piece
+            for part in _SENTENCE_END.split(line.text)
+            for piece in split_at_spaces(part, MAX_PIECE_CHARS)
+        ]
         for line in lines
     ]
     turns_with = Counter(word for line in lines for word in set(_words(line.text)))
@@ -120,24 +124,6 @@ def _sentences(lines: list[Line]) -> tuple[list[_Sentence], dict[str, float]]:
             pinned = number in edge or risk_language(text) or bool(_FIGURE.search(text))
             sentences.append(_Sentence(number, text, words, weight, pinned))
     return sentences, worth
-
-
-def _pieces(sentence: str) -> list[str]:
-    """``sentence`` whole, or cut at spaces into pieces of at most MAX_PIECE_CHARS
-    (a single word longer than that stays whole)."""
-    if len(sentence) <= MAX_PIECE_CHARS:
-        return [sentence]
-    pieces: list[str] = []
-    current = ""
-    for word in sentence.split():
-        if current and len(current) + 1 + len(word) > MAX_PIECE_CHARS:
-            pieces.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    if current:
-        pieces.append(current)
-    return pieces
 
 
 def _words(text: str) -> list[str]:

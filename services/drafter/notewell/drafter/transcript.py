@@ -70,6 +70,31 @@ def material_chars(lines: list[Line]) -> int:
     return sum(len(line.render()) + 1 for line in lines)
 
 
+def split_at_spaces(text: str, size: int, cut_words: bool = False) -> list[str]:
+    """``text`` whole when it is at most ``size`` characters, otherwise cut at spaces
+    into pieces of at most ``size``. A single word longer than ``size`` stays whole,
+    or with ``cut_words`` is cut where it must be."""
+    if len(text) <= size:
+        return [text]
+    words: list[str] = []
+    for word in text.split():
+        if cut_words and len(word) > size:
+            words.extend(word[i : i + size] for i in range(0, len(word), size))
+        else:
+            words.append(word)
+    pieces: list[str] = []
+    current = ""
+    for word in words:
+        if current and len(current) + 1 + len(word) > size:
+            pieces.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
 def utterance_label(utterance: Utterance) -> str:
     """How a prompt introduces a turn: ``u12 C:``."""
     return f"{utterance.id} {_ROLE_LABELS.get(utterance.role, 'O')}:"
