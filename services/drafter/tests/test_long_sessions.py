@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from notewell.common.v1.common_pb2 import SpeakerRole
-from notewell.drafter.transcript import CHARS_PER_TOKEN, compact_lines
+from notewell.drafter.transcript import CHARS_PER_TOKEN, compact_lines, material_chars
 
 pytestmark = pytest.mark.asyncio
 
@@ -151,8 +151,8 @@ async def test_a_long_session_is_condensed_in_one_round_and_the_note_prompt_fits
     turns = long_session(8000)
     transcript = harness.transcript(turns)
     all_ids = {u.id for u in transcript.utterances}
-    material_chars = sum(len(line.render()) + 1 for line in compact_lines(transcript))
-    assert material_chars / CHARS_PER_TOKEN > 2 * settings.transcript_budget_tokens
+    size = material_chars(compact_lines(transcript))
+    assert size / CHARS_PER_TOKEN > 2 * settings.transcript_budget_tokens
 
     harness.llm.respond = scripted_reply
     await harness.send(harness.event(transcript))
@@ -162,9 +162,7 @@ async def test_a_long_session_is_condensed_in_one_round_and_the_note_prompt_fits
 
     condensing = harness.llm.requests_for("points")
     writing = harness.llm.requests_for("subjective")
-    assert len(condensing) == math.ceil(
-        material_chars / (settings.chunk_tokens * CHARS_PER_TOKEN)
-    )
+    assert len(condensing) == math.ceil(size / (settings.chunk_tokens * CHARS_PER_TOKEN))
     assert len(writing) == 1
     # One round of condensing came first, and nothing else was asked.
     assert harness.llm.calls == len(condensing) + 1
@@ -214,8 +212,8 @@ async def test_a_long_session_is_drafted_from_excerpts_in_one_model_call(
     turns[middle] = (turns[middle][0], "Some nights I think about ending my life.")
     transcript = harness.transcript(turns)
     compacted = compact_lines(transcript)
-    material_chars = sum(len(line.render()) + 1 for line in compacted)
-    assert material_chars / CHARS_PER_TOKEN > 2 * settings.transcript_budget_tokens
+    size = material_chars(compacted)
+    assert size / CHARS_PER_TOKEN > 2 * settings.transcript_budget_tokens
 
     harness.llm.respond = scripted_reply
     await harness.send(harness.event(transcript))

@@ -78,6 +78,8 @@ class _Sentence:
     words: frozenset[str]
     # The speaker's weight: the client's sentences count for more.
     weight: float
+    risk: bool
+    # Kept whatever the budget allows: risk, the opening and closing turns, figures.
     pinned: bool
 
 
@@ -89,11 +91,10 @@ def excerpt(lines: list[Line], budget_chars: int) -> list[Line] | None:
     if material_chars(lines) <= budget_chars:
         return lines
     sentences, worth = _sentences(lines)
-    pinned = [i for i, s in enumerate(sentences) if s.pinned]
-    chosen = set(pinned)
+    chosen = {i for i, s in enumerate(sentences) if s.pinned}
     if _size(lines, sentences, chosen) > budget_chars:
         # The opening, closing and figures give way; risk language never does.
-        chosen = {i for i in pinned if risk_language(sentences[i].text)}
+        chosen = {i for i, s in enumerate(sentences) if s.risk}
         if _size(lines, sentences, chosen) > budget_chars:
             return None
     _fill(lines, sentences, worth, chosen, budget_chars)
@@ -105,24 +106,21 @@ def excerpt(lines: list[Line], budget_chars: int) -> list[Line] | None:
 def _sentences(lines: list[Line]) -> tuple[list[_Sentence], dict[str, float]]:
     """The lines' sentences, and each word's worth: higher the more turns it recurs
     in, since a session's themes come back turn after turn."""
-    split = [
-        [
-            piece
-            for part in _SENTENCE_END.split(line.text)
-            for piece in split_at_spaces(part, MAX_PIECE_CHARS)
-        ]
-        for line in lines
-    ]
-    turns_with = Counter(word for line in lines for word in set(_words(line.text)))
-    worth = {word: math.log1p(count) for word, count in turns_with.items()}
     edge = set(range(OPENING_LINES)) | set(range(len(lines) - CLOSING_LINES, len(lines)))
     sentences: list[_Sentence] = []
-    for number, (line, parts) in enumerate(zip(lines, split, strict=True)):
+    turns_with: Counter[str] = Counter()
+    for number, line in enumerate(lines):
         weight = THERAPIST_WEIGHT if line.label.endswith("T:") else 1.0
-        for text in parts:
-            words = frozenset(_words(text))
-            pinned = number in edge or risk_language(text) or bool(_FIGURE.search(text))
-            sentences.append(_Sentence(number, text, words, weight, pinned))
+        in_turn: set[str] = set()
+        for part in _SENTENCE_END.split(line.text):
+            for text in split_at_spaces(part, MAX_PIECE_CHARS):
+                words = frozenset(_words(text))
+                in_turn |= words
+                risk = risk_language(text)
+                pinned = number in edge or risk or bool(_FIGURE.search(text))
+                sentences.append(_Sentence(number, text, words, weight, risk, pinned))
+        turns_with.update(in_turn)
+    worth = {word: math.log1p(count) for word, count in turns_with.items()}
     return sentences, worth
 
 
