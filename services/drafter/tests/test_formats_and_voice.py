@@ -4,6 +4,7 @@ clinician's own template, their voice, quotes, session facts, safety and scores.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from notewell.common.v1.common_pb2 import Modality, SpeakerRole
 from notewell.drafter.context import build_context
 from notewell.drafter.drafting import Draft, Drafter
-from notewell.drafter.formats import BUILT_IN, SOAP, from_template
+from notewell.drafter.formats import BUILT_IN, SOAP, from_template, sentence_pattern
 from notewell.drafter.model import LanguageModel
 from notewell.drafter.note import draft_note
 from notewell.drafter.settings import Settings
@@ -181,11 +182,11 @@ async def test_the_detail_level_bounds_each_section_in_sentences(llm, drafter) -
     detailed = llm.requests[-1]
     assert "write 5 sentences (4 to 6)" in detailed.prompt
     assert detailed.body["max_tokens"] == 1008
-    # Each sentence is bounded, and a section the session did not cover can still
+    # Each item is one sentence, and a section the session did not cover can still
     # say so in one sentence whatever the range.
     section = detailed.body["response_format"]["schema"]["properties"]["plan"]
     written, not_covered = section["properties"]["sentences"]["anyOf"]
-    assert written["items"]["maxLength"] == 220
+    assert written["items"] == {"type": "string", "pattern": sentence_pattern()}
     assert not_covered["items"] == {"const": "Not addressed in this session."}
 
 
@@ -263,6 +264,10 @@ async def test_preferences_set_the_voice_length_and_quotes_in_the_prompt(
     assert "No pronouns are recorded" in short.prompt
     assert "a brief note." in short.prompt
     assert "at most six quotes" in short.prompt
+    # Initials hold full stops, which the sentence grammar admits inside a sentence.
+    plan = short.body["response_format"]["schema"]["properties"]["plan"]
+    written = plan["properties"]["sentences"]["anyOf"][0]["items"]["pattern"]
+    assert re.fullmatch(written, "I met J.A.B. to review the week and one goal.")
 
     phrase = resolve_voice(
         NotePreferences(clinician_reference="this writer", client_reference="the member")

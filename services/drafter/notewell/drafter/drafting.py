@@ -197,7 +197,9 @@ class Drafter:
         return await self._model.answer(
             "note",
             messages,
-            note_schema(note_format, known, context.ids, size),
+            note_schema(
+                note_format, known, context.ids, size, (voice.clinician, voice.client)
+            ),
             note_max_tokens(note_format, size, ceiling),
             lambda content: parse_note(note_format, content),
         )

@@ -28,7 +28,8 @@ MAX_IDS_PER_SECTION = 6
 # admits only two to four sentences is followed exactly.
 WORDS_PER_SENTENCE = 18
 # A sentence above this many characters (about 35 words) is a run-on that would defeat
-# the sentence count.
+# the sentence count; one under the minimum is a fragment.
+MIN_SENTENCE_CHARS = 20
 MAX_SENTENCE_CHARS = 220
 # A session supports a note of at most this share of its own words: a 300-word
 # session cannot fill a 350-word note without padding, and padding is where invented
@@ -161,14 +162,53 @@ def chosen_format(code: int, template: NoteTemplate | None = None) -> NoteFormat
     return BUILT_IN[_BY_CODE.get(code, "SOAP")]
 
 
-def sentences_schema(size: SectionSize) -> dict[str, Any]:
-    """A section's sentences: within the size's range, or the one not-addressed
-    sentence, so that the range never forces text the session does not support."""
+def _class_literal(text: str) -> str:
+    """``text`` as a pattern that matches it exactly: letters, digits and spaces as
+    themselves, every other character in a one-character class."""
+    return "".join(c if c.isalnum() or c == " " else f"[{c}]" for c in text)
+
+
+def sentence_pattern(names: tuple[str, ...] = ()) -> str:
+    """A pattern admitting exactly one sentence of MIN_SENTENCE_CHARS to
+    MAX_SENTENCE_CHARS characters.
+
+    A small model given a list of sentences packs several into each item and runs on
+    across items, so counting items would not count sentences. Here ".", "!" and "?"
+    end the item: inside it they may only be followed by something other than a space
+    ("7.5", "e.g.,", a closing quote) or belong to one of ``names`` (the note's words
+    for the clinician and client, such as "Dr. Lee" or "J.D."). Other abbreviations
+    are written without the stop or before a comma: each exception is one more
+    alternative the server weighs at every character, and generic ones more than
+    doubled the time to write a note.
+
+    Grammar-constrained servers (llama.cpp) apply a string's pattern to the characters
+    of the JSON text, escapes included, so the pattern keeps out a bare quote,
+    backslash or control character and admits a quote only as the escape \\". A name
+    holding a quote, backslash or bracket gets no exception of its own.
+    """
+    units = [
+        r'[^.!?"\\\x00-\x1f]',
+        r'\\"',
+        r'[.!?][^ "\\\x00-\x1f]',
+        # A quote ending in a stop, then the sentence goes on.
+        r'[.!?]\\"( [a-z]|[,;:)])',
+    ]
+    for name in sorted(set(names)):
+        if any(c in name for c in ".!?") and not any(c in name for c in '"\\[]^'):
+            units.append(_class_literal(name))
+    body = "(" + "|".join(units) + f"){{{MIN_SENTENCE_CHARS},{MAX_SENTENCE_CHARS}}}"
+    return "^" + body + r'[.!?](\\"|[)’”])?$'
+
+
+def sentences_schema(size: SectionSize, names: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A section's sentences, one to an item (see sentence_pattern): within the size's
+    range, or the one not-addressed sentence, so that the range never forces text the
+    session does not support."""
     return {
         "anyOf": [
             {
                 "type": "array",
-                "items": {"type": "string", "maxLength": MAX_SENTENCE_CHARS},
+                "items": {"type": "string", "pattern": sentence_pattern(names)},
                 "minItems": size.min_sentences,
                 "maxItems": size.max_sentences,
             },
@@ -187,11 +227,13 @@ def note_schema(
     known_ids: frozenset[str],
     context_ids: tuple[str, ...],
     size: SectionSize,
+    names: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """One object per heading: its sentences and the utterance and context ids it rests
-    on. Context ids are only asked for when there are context items to cite."""
+    on. Context ids are only asked for when there are context items to cite. ``names``
+    are the note's words for the clinician and client (see sentence_pattern)."""
     properties: dict[str, Any] = {
-        "sentences": sentences_schema(size),
+        "sentences": sentences_schema(size, names),
         "utterance_ids": ids_schema(known_ids, MAX_IDS_PER_SECTION),
     }
     required = ["sentences", "utterance_ids"]
