@@ -23,7 +23,9 @@ def _json_text(sentence: str) -> str:
         'The client said "I want to quit." and then smiled.',
         "The client asked whether it would help, and agreed to try?",
         'The client described the week as "rough."',
+        "The client described the week as 'rough.'",
         "The client (age 34) reported fewer cravings (PHQ-9 of 12).",
+        "Ms. Ortiz called at 4 p.m. to move the session to Mrs. Ortiz's time.",
     ],
 )
 def test_the_sentence_pattern_admits_one_sentence(sentence: str) -> None:

@@ -175,11 +175,11 @@ def sentence_pattern(names: tuple[str, ...] = ()) -> str:
     A small model given a list of sentences packs several into each item and runs on
     across items, so counting items would not count sentences. Here ".", "!" and "?"
     end the item: inside it they may only be followed by something other than a space
-    ("7.5", "e.g.,", a closing quote) or belong to one of ``names`` (the note's words
-    for the clinician and client, such as "Dr. Lee" or "J.D."). Other abbreviations
-    are written without the stop or before a comma: each exception is one more
-    alternative the server weighs at every character, and generic ones more than
-    doubled the time to write a note.
+    ("7.5", "e.g.,", a closing quote), belong to a title or time ("Dr. ", "Ms. ",
+    "4 p.m. ") or to one of ``names`` (the note's words for the clinician and client,
+    such as "Dr. Lee" or "J.D."). Other abbreviations are written without the stop or
+    before a comma: each exception is one more alternative the server weighs at every
+    character, and a list of fourteen more than doubled the time to write a note.
 
     Grammar-constrained servers (llama.cpp) apply a string's pattern to the characters
     of the JSON text, escapes included, so the pattern keeps out a bare quote,
@@ -192,12 +192,15 @@ def sentence_pattern(names: tuple[str, ...] = ()) -> str:
         r'[.!?][^ "\\\x00-\x1f]',
         # A quote ending in a stop, then the sentence goes on.
         r'[.!?]\\"( [a-z]|[,;:)])',
+        # Titles and times, each one alternative: "Dr. ", "Mrs. ", "4 p.m. ".
+        "[DM][rs]s?[.] ",
+        "[ap][.]m[.] ",
     ]
     for name in sorted(set(names)):
         if any(c in name for c in ".!?") and not any(c in name for c in '"\\[]^'):
             units.append(_class_literal(name))
     body = "(" + "|".join(units) + f"){{{MIN_SENTENCE_CHARS},{MAX_SENTENCE_CHARS}}}"
-    return "^" + body + r'[.!?](\\"|[)’”])?$'
+    return "^" + body + r'[.!?](\\"|[)’”\'])?$'
 
 
 def sentences_schema(size: SectionSize, names: tuple[str, ...] = ()) -> dict[str, Any]:
