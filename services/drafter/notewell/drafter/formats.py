@@ -162,6 +162,11 @@ def chosen_format(code: int, template: NoteTemplate | None = None) -> NoteFormat
     return BUILT_IN[_BY_CODE.get(code, "SOAP")]
 
 
+# Names the pattern can spell out: a grammar that fails to parse takes the llama.cpp
+# server down, so nothing else is let in.
+_PLAIN_NAME = re.compile(r"[\w .,'’()&/-]+")
+
+
 def _class_literal(text: str) -> str:
     """``text`` as a pattern that matches it exactly: letters, digits and spaces as
     themselves, every other character in a one-character class."""
@@ -184,7 +189,8 @@ def sentence_pattern(names: tuple[str, ...] = ()) -> str:
     Grammar-constrained servers (llama.cpp) apply a string's pattern to the characters
     of the JSON text, escapes included, so the pattern keeps out a bare quote,
     backslash or control character and admits a quote only as the escape \\". A name
-    holding a quote, backslash or bracket gets no exception of its own.
+    with characters other than letters, digits, spaces and ".,'’()&/-" gets no
+    exception of its own.
     """
     units = [
         r'[^.!?"\\\x00-\x1f]',
@@ -197,10 +203,10 @@ def sentence_pattern(names: tuple[str, ...] = ()) -> str:
         "[ap][.]m[.] ",
     ]
     for name in sorted(set(names)):
-        if any(c in name for c in ".!?") and not any(c in name for c in '"\\[]^'):
+        if any(c in name for c in ".!?") and _PLAIN_NAME.fullmatch(name):
             units.append(_class_literal(name))
     body = "(" + "|".join(units) + f"){{{MIN_SENTENCE_CHARS},{MAX_SENTENCE_CHARS}}}"
-    return "^" + body + r'[.!?](\\"|[)’”\'])?$'
+    return "^" + body + r"""[.!?](\\"|[)’”'])?$"""
 
 
 def sentences_schema(size: SectionSize, names: tuple[str, ...] = ()) -> dict[str, Any]:
